@@ -1,0 +1,1 @@
+"""The application database: the people, the read model and the outbox (sqlmodel)."""

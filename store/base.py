@@ -1,0 +1,67 @@
+"""Shared column helpers: opaque ids and timezone-aware timestamps."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from enum import StrEnum
+
+from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field
+
+
+def new_id(prefix: str) -> str:
+    """An opaque id such as ``yth_3f9a…``: safe to put in Temporal, says nothing about a person."""
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def timestamp(*, nullable: bool = True, index: bool = False, **kw: Any) -> Any:
+    """A timezone-aware timestamp column."""
+    return Field(default=None, sa_type=UtcDateTime, nullable=nullable, index=index, **kw)
+
+
+def created_at() -> Any:
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+
+
+def enum_type(enum_cls: type[StrEnum]) -> SAEnum:
+    """Enums are stored as their string values in a plain VARCHAR, so that adding a value later
+    needs no migration of a native PostgreSQL enum type."""
+    return SAEnum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=40,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def enum_field(enum_cls: type[StrEnum], default: Any = ..., **kw: Any) -> Any:
+    return Field(default=default, sa_type=enum_type(enum_cls), **kw)

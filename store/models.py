@@ -1,0 +1,36 @@
+"""Every table, imported in one place so metadata and alembic see them all."""
+
+from store.audit import AuditEntry
+from store.directory import (
+    Channel,
+    ContactMethod,
+    Organisation,
+    OrganisationKind,
+    PersonKind,
+    Professional,
+    RoleAssignment,
+)
+from store.meta import Meta
+from store.oncall import (
+    Escalation,
+    EscalationCall,
+    EscalationPolicy,
+    EscalationStatus,
+    OverrideKind,
+    Rotation,
+    RotationKind,
+    RotationMember,
+    RotationOverride,
+)
+from store.outbox import ActionToken, OutboxMessage, OutboxStatus
+from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
+from store.youth import Consent, ConsentKind, ConsentStatus, Guardian, TrustedPerson, Youth
+
+__all__ = [
+    "ActionToken", "AuditEntry", "Channel", "Consent", "ConsentKind", "ConsentStatus",
+    "ContactMethod", "Escalation", "EscalationCall", "EscalationPolicy", "EscalationStatus",
+    "Guardian", "Meta", "Organisation", "OrganisationKind", "OutboxMessage", "OutboxStatus",
+    "OverrideKind", "PersonKind", "Professional", "RoleAssignment", "Rotation", "RotationKind",
+    "RotationMember", "RotationOverride", "TaskRow", "TaskStatus", "Trajectory",
+    "TrajectoryStatus", "TrustedPerson", "Youth",
+]

