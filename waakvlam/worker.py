@@ -1,0 +1,31 @@
+"""Builds the Temporal worker: every workflow and activity of the product, registered once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from waakvlam.container import Container
+
+
+def workflows() -> Sequence[type]:
+    return []
+
+
+def activities(container: Container) -> Sequence[Callable[..., Any]]:
+    return []
+
+
+def build_worker(client: Client, container: Container, *, task_queue: str | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or container.settings.temporal_task_queue,
+        workflows=workflows(),
+        activities=activities(container),
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+        max_concurrent_activities=64,
+    )

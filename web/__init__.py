@@ -1,0 +1,1 @@
+"""The web app (FastAPI): pages for the network's people and a JSON API."""
