@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from config.domain import Anchor, Phase, Role, TaskKind
+from config.domain import Anchor, Role, TaskKind
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
 DaysBefore = Annotated[int, Field(ge=0, le=365)]
@@ -53,6 +53,9 @@ class TaskRule(_Strict):
     reminders_days_before: list[DaysBefore] | None = None
     escalate_after_days: int | None = Field(default=None, ge=1, le=90)
     with_parents: bool = False
+    # Only for youth below this age on the enrollment date (e.g. the legal representative's
+    # consent, needed under 16); otherwise the task is not applicable.
+    applies_below_age: int | None = Field(default=None, ge=1, le=30)
 
     @property
     def offset_total_days_estimate(self) -> int:
@@ -125,8 +128,9 @@ class Timeline(_Strict):
 
     def reminders_for(self, rule: TaskRule) -> list[int]:
         chosen = rule.reminders_days_before
-        return sorted(set(self.defaults.reminders_days_before if chosen is None else chosen),
-                      reverse=True)
+        return sorted(
+            set(self.defaults.reminders_days_before if chosen is None else chosen), reverse=True
+        )
 
     def escalation_days_for(self, rule: TaskRule) -> int:
         return rule.escalate_after_days or self.defaults.escalate_after_days
@@ -138,6 +142,11 @@ class Timeline(_Strict):
         raise KeyError(task_id)
 
 
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
@@ -146,9 +155,10 @@ def coherence_problems(data: dict[str, Any]) -> list[str]:
     """Problems that span several fields. Works on raw TOML data too, so that a file with field
     errors still gets every cross-field problem reported in the same run."""
     problems: list[str] = []
-    aftercare = data.get("aftercare") if isinstance(data.get("aftercare"), dict) else {}
+    aftercare = _section(data, "aftercare")
     end_months = _int(aftercare.get("duration_months"), 24)
-    tasks = data.get("task") if isinstance(data.get("task"), list) else []
+    raw_tasks = data.get("task")
+    tasks: list[Any] = raw_tasks if isinstance(raw_tasks, list) else []
     seen: dict[str, int] = {}
     destinations = 0
     for index, rule in enumerate(tasks):
@@ -175,7 +185,7 @@ def coherence_problems(data: dict[str, Any]) -> list[str]:
         problems.append(
             f"task: exactly one task of kind 'destination' is required, found {destinations}"
         )
-    consent = data.get("consent") if isinstance(data.get("consent"), dict) else {}
+    consent = _section(data, "consent")
     if _int(consent.get("adult_age"), 18) <= _int(consent.get("own_consent_age"), 16):
         problems.append("consent.adult_age: must be above consent.own_consent_age")
     checkins = aftercare.get("checkin_months", [1, 3, 6, 12, 18, 24])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
-
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy import Enum as SAEnum

@@ -37,7 +37,7 @@ class RotationMember(SQLModel, table=True):
 
 
 class OverrideKind(StrEnum):
-    replace = "replace"
+    replace = "replace"  # type: ignore[assignment]  # shadows str.replace; value is stable
     add = "add"
     remove = "remove"
 

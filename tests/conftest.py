@@ -107,7 +107,10 @@ async def dev_env() -> AsyncIterator[object]:
         data_converter=data_converter(),
         dev_server_existing_path=str(find_binary("temporal")),
         search_attributes=search_attributes.ALL,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+        ],
     )
     try:
         yield env

@@ -71,7 +71,9 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
         ListSearchAttributesRequest(namespace=namespace)
     )
     wanted = {
-        key.name: IndexedValueType.ValueType(SearchAttributeIndexedValueType(key.indexed_value_type))
+        key.name: IndexedValueType.ValueType(
+            SearchAttributeIndexedValueType(key.indexed_value_type)
+        )
         for key in ALL
         if key.name not in existing.custom_attributes
     }

@@ -1,0 +1,1 @@
+"""Temporal activities: where side effects live (database, messages)."""

@@ -1,0 +1,64 @@
+"""Date arithmetic for timelines: months, birthdays, local wake-up moments, working days.
+
+Pure functions with no I/O and no wall clock, safe inside workflows.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole months, clamped to a shorter month's end (31 Jan + 1 → 28 Feb)."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def birthday(birth_date: date, age: int) -> date:
+    """The day someone turns ``age`` (29 February birthdays fall on 28 February)."""
+    return add_months(birth_date, 12 * age)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    years = day.year - birth_date.year
+    return years - 1 if birthday(birth_date, years) > day else years
+
+
+def wake_moment(day: date, hour: int, zone: ZoneInfo = AMSTERDAM) -> datetime:
+    """The moment a date's work is due: ``hour`` o'clock local time on ``day``, DST-correct."""
+    return datetime.combine(day, time(hour), tzinfo=zone)
+
+
+def local_date(moment: datetime, zone: ZoneInfo = AMSTERDAM) -> date:
+    return moment.astimezone(zone).date()
+
+
+def add_days(day: date, days: int) -> date:
+    return day + timedelta(days=days)
+
+
+def is_dutch_public_holiday(day: date) -> bool:
+    import holidays
+
+    return day in holidays.country_holidays("NL", years=day.year)
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and not is_dutch_public_holiday(day)
+
+
+def add_working_days(day: date, days: int) -> date:
+    """``days`` working days after ``day`` (weekends and Dutch public holidays skipped)."""
+    current = day
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if is_working_day(current):
+            remaining -= 1
+    return current
