@@ -6,7 +6,7 @@ Pure functions with no I/O and no wall clock, safe inside workflows.
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -62,3 +62,8 @@ def add_working_days(day: date, days: int) -> date:
         if is_working_day(current):
             remaining -= 1
     return current
+
+
+def midday_utc(day: date) -> datetime:
+    """A date as a timestamp for Temporal's datetime search attributes."""
+    return datetime.combine(day, time(12), tzinfo=UTC)

@@ -3,7 +3,7 @@ people, sending a message through the notification layer, projecting the read mo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from store.directory import PersonKind
     from workflows import agenda
     from workflows import search_attributes as sa
+    from workflows.dates import midday_utc
     from workflows.trajectory_models import (
         PlannedTask,
         ProjectedTask,
@@ -125,7 +126,7 @@ class Effects:
                 sa.TIMELINE.value_set(f"{state.timeline.id}@{state.timeline.version}"),
                 sa.NEXT_DUE.value_unset()
                 if upcoming is None
-                else sa.NEXT_DUE.value_set(_midday(upcoming.due)),
+                else sa.NEXT_DUE.value_set(midday_utc(upcoming.due)),
             ]
         )
         self.projected_version = state.version
@@ -186,7 +187,3 @@ class Effects:
             ],
             at=workflow.now(),
         )
-
-
-def _midday(day: date) -> datetime:
-    return datetime.combine(day, time(12), tzinfo=UTC)

@@ -1,0 +1,171 @@
+"""Enrollment (aanmelding): a school registers a leaver and the trajectory starts.
+
+Idempotent: the youth is identified by school and pupil number; enrolling twice returns the
+existing trajectory and starts nothing new. The database row is written first, then the workflow
+is started with a conflict policy that reuses a running one, so a retry after a crash in between
+completes the job.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+
+from config.domain import SchoolType, VsoProfile
+from config.timeline import Timeline
+from store.base import new_id
+from store.directory import Organisation, OrganisationKind, Professional
+from store.trajectories import Trajectory
+from store.youth import ConsentStatus, Youth
+from workflows import search_attributes as sa
+from workflows.dates import age_on, birthday, midday_utc
+from workflows.trajectory import TrajectoryWorkflow
+from workflows.trajectory_models import Enrollment, TrajectoryInput
+
+MIN_AGE, MAX_AGE = 12, 27
+
+
+class EnrollmentRequest(BaseModel):
+    school_id: str
+    school_ref: str = Field(min_length=1, max_length=60)
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    leave_date: date
+    school_type: SchoolType
+    vso_profile: VsoProfile | None = None
+    case_director_id: str | None = None
+    done_before_enrollment: list[str] = Field(default_factory=list)
+    legal_representative_consent: ConsentStatus | None = None
+
+
+class EnrollmentResult(BaseModel):
+    trajectory_id: str
+    youth_id: str
+    created: bool
+
+
+class EnrollmentError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def workflow_id(trajectory_id: str) -> str:
+    return f"trajectory-{trajectory_id}"
+
+
+def check(session: Session, request: EnrollmentRequest, timeline: Timeline, today: date) -> None:
+    problems: list[str] = []
+    school = session.get(Organisation, request.school_id)
+    if school is None or school.kind is not OrganisationKind.school:
+        problems.append(f"school_id: unknown school {request.school_id!r}")
+    if request.birth_date >= today:
+        problems.append("birth_date: must be in the past")
+    elif not MIN_AGE <= age_on(request.birth_date, today) < MAX_AGE:
+        problems.append(f"birth_date: the youth must be between {MIN_AGE} and {MAX_AGE - 1}")
+    elif request.leave_date >= birthday(request.birth_date, MAX_AGE):
+        problems.append("leave_date: after the youth turns 27")
+    if request.school_type is SchoolType.vso and request.vso_profile is None:
+        problems.append("vso_profile: required for a VSO pupil")
+    if request.case_director_id and session.get(Professional, request.case_director_id) is None:
+        problems.append(f"case_director_id: unknown professional {request.case_director_id!r}")
+    known = {rule.id for rule in timeline.task}
+    for rule_id in request.done_before_enrollment:
+        if rule_id not in known:
+            problems.append(f"done_before_enrollment: unknown task {rule_id!r}")
+    if problems:
+        raise EnrollmentError(problems)
+
+
+def _register(
+    session: Session, request: EnrollmentRequest, timeline: Timeline
+) -> tuple[Youth, Trajectory, bool]:
+    youth = session.exec(
+        select(Youth).where(
+            Youth.school_id == request.school_id, Youth.school_ref == request.school_ref
+        )
+    ).first()
+    if youth is not None:
+        existing = session.exec(select(Trajectory).where(Trajectory.youth_id == youth.id)).one()
+        return youth, existing, False
+    youth = Youth(
+        id=new_id("yth"),
+        first_name=request.first_name,
+        last_name=request.last_name,
+        birth_date=request.birth_date,
+        school_id=request.school_id,
+        school_ref=request.school_ref,
+        school_type=request.school_type,
+        vso_profile=request.vso_profile,
+    )
+    trajectory_id = new_id("trj")
+    trajectory = Trajectory(
+        id=trajectory_id,
+        youth_id=youth.id,
+        workflow_id=workflow_id(trajectory_id),
+        school_id=request.school_id,
+        school_type=request.school_type,
+        case_director_id=request.case_director_id,
+        timeline_id=timeline.id,
+        timeline_version=timeline.version,
+        leave_date=request.leave_date,
+    )
+    session.add(youth)
+    session.flush()
+    session.add(trajectory)
+    session.commit()
+    return youth, trajectory, True
+
+
+async def enroll(
+    *,
+    engine: Engine,
+    client: Client,
+    timeline: Timeline,
+    request: EnrollmentRequest,
+    task_queue: str,
+    today: date,
+    max_history_events: int = 2000,
+) -> EnrollmentResult:
+    with Session(engine) as session:
+        check(session, request, timeline, today)
+        youth, trajectory, created = _register(session, request, timeline)
+        enrollment = Enrollment(
+            trajectory_id=trajectory.id,
+            youth_id=youth.id,
+            school_id=youth.school_id,
+            school_type=youth.school_type,
+            vso_profile=youth.vso_profile,
+            birth_date=youth.birth_date,
+            leave_date=trajectory.leave_date,
+            enrolled_on=today if created else trajectory.opened_at.date(),
+            case_director_id=trajectory.case_director_id,
+            timeline=timeline,
+            done_before_enrollment=request.done_before_enrollment,
+            legal_representative_consent=request.legal_representative_consent,
+        )
+    await client.start_workflow(
+        TrajectoryWorkflow.run,
+        TrajectoryInput(enrollment=enrollment, max_history_events=max_history_events),
+        id=trajectory.workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.SCHOOL_TYPE, enrollment.school_type.value),
+                SearchAttributePair(sa.LEAVE_DATE, midday_utc(enrollment.leave_date)),
+                SearchAttributePair(sa.TIMELINE, f"{timeline.id}@{timeline.version}"),
+            ]
+        ),
+    )
+    return EnrollmentResult(trajectory_id=trajectory.id, youth_id=youth.id, created=created)
