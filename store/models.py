@@ -21,6 +21,7 @@ from store.oncall import (
     RotationKind,
     RotationMember,
     RotationOverride,
+    SmsReplyThrottle,
 )
 from store.outbox import ActionToken, OutboxMessage, OutboxStatus
 from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
@@ -31,6 +32,6 @@ __all__ = [
     "ContactMethod", "Escalation", "EscalationCall", "EscalationPolicy", "EscalationStatus",
     "Guardian", "Meta", "Organisation", "OrganisationKind", "OutboxMessage", "OutboxStatus",
     "OverrideKind", "PersonKind", "Professional", "RoleAssignment", "Rotation", "RotationKind",
-    "RotationMember", "RotationOverride", "TaskRow", "TaskStatus", "Trajectory",
+    "RotationMember", "RotationOverride", "SmsReplyThrottle", "TaskRow", "TaskStatus", "Trajectory",
     "TrajectoryStatus", "TrustedPerson", "Youth",
 ]

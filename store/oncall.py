@@ -75,7 +75,8 @@ class EscalationStatus(StrEnum):
 class Escalation(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     trajectory_id: str | None = Field(default=None, index=True, max_length=40)
-    workflow_id: str = Field(unique=True, max_length=80)
+    # escalation-<trajectory id>: one open escalation per trajectory, so later ones reuse it
+    workflow_id: str = Field(index=True, max_length=80)
     category: str = Field(max_length=40)
     urgency: str = Field(max_length=20)
     status: EscalationStatus = enum_field(EscalationStatus, EscalationStatus.open, index=True)
@@ -96,4 +97,16 @@ class EscalationCall(SQLModel, table=True):
     escalation_id: str = Field(foreign_key="escalation.id", index=True, max_length=40)
     caller_kind: str = Field(max_length=20)  # employer, youth, partner, coordinator
     caller_ref: str | None = Field(default=None, max_length=40)
+    category: str | None = Field(default=None, max_length=40)
+    urgency: str | None = Field(default=None, max_length=20)
     at: datetime = created_at()
+
+
+class SmsReplyThrottle(SQLModel, table=True):
+    """Unrecognised SMS replies per number: at most one help text per number per hour."""
+
+    address: str = Field(primary_key=True, max_length=200)
+    garbage_count: int = 0
+    last_garbage_at: datetime | None = timestamp()
+    help_sent_at: datetime | None = timestamp()
+    help_count: int = 0

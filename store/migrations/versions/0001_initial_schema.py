@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 22:52:16.957495
+Create Date: 2026-11-28 23:10:01.573502
 """
 
 from collections.abc import Sequence
@@ -78,13 +78,13 @@ def upgrade() -> None:
     sa.Column('opened_at', store.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_at', store.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('resolved_at', store.base.UtcDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('workflow_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('escalation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_escalation_ack_code'), ['ack_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalation_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalation_trajectory_id'), ['trajectory_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_escalation_workflow_id'), ['workflow_id'], unique=False)
 
     op.create_table('escalationpolicy',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -148,11 +148,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outboxmessage_recipient_id'), ['recipient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_trajectory_id'), ['trajectory_id'], unique=False)
 
+    op.create_table('smsreplythrottle',
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('garbage_count', sa.Integer(), nullable=False),
+    sa.Column('last_garbage_at', store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('help_sent_at', store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('help_count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('address')
+    )
     op.create_table('escalationcall',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('escalation_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('caller_kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('caller_ref', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('urgency', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('at', store.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['escalation_id'], ['escalation.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -432,6 +442,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_escalationcall_escalation_id'))
 
     op.drop_table('escalationcall')
+    op.drop_table('smsreplythrottle')
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outboxmessage_trajectory_id'))
         batch_op.drop_index(batch_op.f('ix_outboxmessage_recipient_id'))
@@ -447,6 +458,7 @@ def downgrade() -> None:
     op.drop_table('meta')
     op.drop_table('escalationpolicy')
     with op.batch_alter_table('escalation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_escalation_workflow_id'))
         batch_op.drop_index(batch_op.f('ix_escalation_trajectory_id'))
         batch_op.drop_index(batch_op.f('ix_escalation_status'))
         batch_op.drop_index(batch_op.f('ix_escalation_ack_code'))
