@@ -116,3 +116,25 @@ async def dev_env() -> AsyncIterator[object]:
         yield env
     finally:
         await env.shutdown()
+
+
+# -- fakes of the outside world (notifications; reused by the on-call tests) -------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[object]:
+    from tests.fakes.smtp import running_smtp
+
+    yield from running_smtp()
+
+
+@pytest.fixture
+async def sms_gateway() -> AsyncIterator[object]:
+    from tests.fakes.sms_gateway import SmsGateway
+
+    gateway = SmsGateway()
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()

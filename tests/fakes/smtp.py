@@ -1,0 +1,173 @@
+"""A real SMTP server on loopback (aiosmtpd) that captures every message it accepts.
+
+Use it through the ``smtp_server`` fixture (registered in ``tests/conftest.py``)::
+
+    async def test_x(smtp_server: FakeSmtp) -> None:
+        settings = settings.model_copy(update=smtp_server.settings_overrides())
+        ...send...
+        [mail] = smtp_server.messages_to("anna@example.org")
+        assert mail["Subject"] == "…" and "link" in mail.text
+
+API:
+- ``host``, ``port``: where it listens (a free loopback port).
+- ``messages``: every accepted :class:`CapturedMail` in arrival order; ``messages_to(addr)``.
+- ``reject(addr, code=550)``: refuse RCPT TO for that address (550 permanent, 451 temporary).
+- ``require_auth(username, password)``: AUTH PLAIN/LOGIN required, these credentials accepted.
+- ``settings_overrides()``: the ``Settings`` fields that point the product at this server.
+- ``wait_for(count, timeout)``: wait until at least ``count`` messages arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class CapturedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+    def __getitem__(self, header: str) -> str:
+        return str(self.message[header])
+
+    def _part(self, subtype: str) -> str:
+        part = self.message.get_body(preferencelist=(subtype,))
+        return "" if part is None else str(part.get_content())  # type: ignore[attr-defined]
+
+    @property
+    def text(self) -> str:
+        return self._part("plain")
+
+    @property
+    def html(self) -> str:
+        return self._part("html")
+
+
+@dataclass
+class _Handler:
+    messages: list[CapturedMail] = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        code = self.rejected.get(address.lower())
+        if code is not None:
+            return f"{code} {'5.1.1 mailbox unavailable' if code >= 500 else '4.3.0 try later'}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        raw = envelope.original_content or envelope.content
+        assert isinstance(raw, bytes)
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(CapturedMail(str(envelope.mail_from), list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted for delivery"
+
+
+class _Controller(Controller):
+    def __init__(self, handler: _Handler, port: int, fake: FakeSmtp) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=port)
+        self._fake = fake
+
+    def factory(self) -> SMTP:
+        fake = self._fake
+        return SMTP(
+            self.handler,
+            hostname="fake-smtp.localhost",
+            auth_required=fake.credentials is not None,
+            auth_require_tls=False,
+            authenticator=fake._authenticate,
+        )
+
+
+class FakeSmtp:
+    def __init__(self) -> None:
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self._handler = _Handler()
+        self.credentials: tuple[str, str] | None = None
+        self._controller = _Controller(self._handler, self.port, self)
+
+    @property
+    def messages(self) -> list[CapturedMail]:
+        return self._handler.messages
+
+    def messages_to(self, address: str) -> list[CapturedMail]:
+        return [m for m in self.messages if address.lower() in (r.lower() for r in m.rcpt_tos)]
+
+    def reject(self, address: str, code: int = 550) -> None:
+        self._handler.rejected[address.lower()] = code
+
+    def accept(self, address: str) -> None:
+        self._handler.rejected.pop(address.lower(), None)
+
+    def require_auth(self, username: str, password: str) -> None:
+        self.credentials = (username, password)
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if self.credentials is None:
+            return AuthResult(success=True)
+        ok = (
+            isinstance(data, LoginPassword)
+            and (
+                data.login.decode(),
+                data.password.decode(),
+            )
+            == self.credentials
+        )
+        return AuthResult(success=ok, handled=False)
+
+    def settings_overrides(self) -> dict[str, Any]:
+        return {
+            "email_provider": "smtp",
+            "smtp_host": self.host,
+            "smtp_port": self.port,
+            "smtp_security": "none",
+        }
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[CapturedMail]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} mails, got {len(self.messages)}")
+            await asyncio.sleep(0.02)
+        return self.messages
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def running_smtp() -> Iterator[FakeSmtp]:
+    """Generator for a fixture: a started server, stopped afterwards."""
+    server = FakeSmtp()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
