@@ -57,6 +57,7 @@ class Pager:
         self.ack_code = ""
         self.callers: list[CallForHelp] = []
         self.pages = 0
+        self.paged: list[str] = []  # everyone paged so far, in order
         self.told: set[tuple[str, str]] = set()
 
     def facts(self, **extra: str | int) -> dict[str, str | int]:
@@ -90,6 +91,8 @@ class Pager:
             self.facts(round=round_, step=step),
         )
         self.pages += 1
+        if professional_id not in self.paged:
+            self.paged.append(professional_id)
         await run_db(
             EscalationActivities.record_page,
             RecordPage(
@@ -120,16 +123,21 @@ class Pager:
         )
 
     async def announce_ack(self, ack: Acknowledge, at: datetime) -> None:
-        """Record the acknowledgement, confirm it to the responder, tell every caller."""
+        """Record the acknowledgement; tell the others who were paged that it is taken, and
+        every caller who is coming. (The responder got the confirmation on the channel they
+        acknowledged with: the SMS reply, the link's page or the dashboard.)"""
         await run_db(
             EscalationActivities.record_ack, RecordAck(escalation_id=self.esc, ack=ack, at=at)
         )
-        await self.send(
-            MessageKind.page_acknowledged,
-            Recipient(kind=PersonKind.professional, id=ack.professional_id),
-            f"{self.esc}:ack:responder",
-            self.facts(audience="responder", responder_id=ack.professional_id, via=ack.via.value),
-        )
+        for other in self.paged:
+            if other == ack.professional_id:
+                continue
+            await self.send(
+                MessageKind.page_acknowledged,
+                Recipient(kind=PersonKind.professional, id=other),
+                f"{self.esc}:ack:paged",
+                self.facts(audience="paged", responder_id=ack.professional_id),
+            )
         for call in self.callers:
             await self.tell_caller(call, ack.professional_id)
 
