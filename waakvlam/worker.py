@@ -9,15 +9,17 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.escalation import EscalationActivities
 from waakvlam.container import Container
+from workflows.escalation import EscalationWorkflow
 
 
 def workflows() -> Sequence[type]:
-    return []
+    return [EscalationWorkflow]
 
 
 def activities(container: Container) -> Sequence[Callable[..., Any]]:
-    return []
+    return [*EscalationActivities(container.engine).all()]
 
 
 def build_worker(client: Client, container: Container, *, task_queue: str | None = None) -> Worker:
