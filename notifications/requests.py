@@ -6,7 +6,7 @@ checks consent and opt-outs, renders the template and writes the outbox row.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,8 +53,14 @@ class NotifyRequest(BaseModel):
     def idempotency_key(self) -> str:
         due = self.due_date.isoformat() if self.due_date else "-"
         return ":".join(
-            [self.trajectory_id or "-", self.kind.value, self.reference, due,
-             self.recipient.kind.value, self.recipient.id]
+            [
+                self.trajectory_id or "-",
+                self.kind.value,
+                self.reference,
+                due,
+                self.recipient.kind.value,
+                self.recipient.id,
+            ]
         )
 
 
@@ -70,3 +76,15 @@ class NotifyResult(BaseModel):
     outcome: NotifyOutcome
     outbox_ids: list[int] = Field(default_factory=list)
     reason: str | None = None  # an enum-like code, never free text with personal data
+
+
+class DigestRequest(BaseModel):
+    """Send the daily digests of one (local) day."""
+
+    for_date: date
+
+
+class DispatchRequest(BaseModel):
+    """Send the scheduled messages whose time has come at ``now``."""
+
+    now: datetime

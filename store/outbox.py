@@ -15,6 +15,7 @@ from store.directory import Channel, PersonKind
 class OutboxStatus(StrEnum):
     pending = "pending"  # written, not yet handed to a provider
     scheduled = "scheduled"  # waiting for working hours or the daily digest
+    sending = "sending"  # claimed: handed to a provider, outcome not yet recorded
     sent = "sent"  # accepted by the provider
     delivered = "delivered"  # the provider's delivery report says it arrived
     failed = "failed"  # permanently failed (failover may have taken over)

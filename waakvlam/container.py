@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from config.settings import Settings
 from config.timeline import Timeline, load_timeline
+from notifications.wiring import NotificationServices, build_notifications
 from store.db import make_engine, migrate
 
 
@@ -18,6 +19,7 @@ class Container:
     engine: Engine
     timeline: Timeline
     http: httpx.AsyncClient
+    notifications: NotificationServices
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -36,9 +38,12 @@ def build_container(settings: Settings, *, run_migrations: bool = True) -> Conta
     engine = make_engine(settings.resolved_database_url)
     if run_migrations:
         migrate(engine)
+    timeline = load_timeline(settings.timeline_file)
+    http = build_http_client(settings)
     return Container(
         settings=settings,
         engine=engine,
-        timeline=load_timeline(settings.timeline_file),
-        http=build_http_client(settings),
+        timeline=timeline,
+        http=http,
+        notifications=build_notifications(settings, engine, http, timeline),
     )

@@ -10,16 +10,21 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.escalation import EscalationActivities
+from activities.notify import NotificationActivities
 from waakvlam.container import Container
+from workflows.digest import DigestWorkflow, DispatchWorkflow
 from workflows.escalation import EscalationWorkflow
 
 
 def workflows() -> Sequence[type]:
-    return [EscalationWorkflow]
+    return [EscalationWorkflow, DigestWorkflow, DispatchWorkflow]
 
 
 def activities(container: Container) -> Sequence[Callable[..., Any]]:
-    return [*EscalationActivities(container.engine).all()]
+    notify = NotificationActivities(
+        container.notifications.notifier, container.notifications.digests
+    )
+    return [*EscalationActivities(container.engine).all(), *notify.all()]
 
 
 def build_worker(client: Client, container: Container, *, task_queue: str | None = None) -> Worker:

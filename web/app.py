@@ -9,11 +9,16 @@ from sqlmodel import Session, func, select
 
 from store.trajectories import Trajectory
 from waakvlam.container import Container
+from web import outbox as dev_outbox
+from web import webhooks
 
 
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Waakvlam", version="0.1.0")
     app.state.container = container
+    app.include_router(webhooks.router)
+    if container.settings.is_development:
+        app.include_router(dev_outbox.router)
 
     @app.get("/healthz")
     def health() -> dict[str, str]:

@@ -1,0 +1,81 @@
+"""The notification activities: ``send_notification``, ``send_daily_digests`` and
+``dispatch_scheduled``. They take ids and return codes; nothing personal reaches Temporal:
+exceptions are re-raised as ``ApplicationError`` whose message is a code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from notifications.digest import DigestReport, DigestSender
+from notifications.dispatch import DispatchReport, dispatch_scheduled
+from notifications.notifier import Notifier, RetryLater
+from notifications.requests import DigestRequest, DispatchRequest, NotifyRequest, NotifyResult
+from notifications.templates import TemplateProblem
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _guarded(work: Callable[[], Awaitable[T]], what: str) -> T:
+    try:
+        return await work()
+    except RetryLater as later:
+        delay = timedelta(seconds=later.delay) if later.delay is not None else None
+        raise ApplicationError(later.code, type="RetryLater", next_retry_delay=delay) from None
+    except TemplateProblem as problem:
+        raise ApplicationError(str(problem), type="TemplateProblem", non_retryable=True) from None
+    except Exception as exc:  # never let a driver's message (which may hold data) reach Temporal
+        log.exception("%s failed", what, extra={"error_type": type(exc).__name__})
+        raise ApplicationError(f"internal_error:{type(exc).__name__}", type="Internal") from None
+
+
+class NotificationActivities:
+    def __init__(
+        self,
+        notifier: Notifier,
+        digests: DigestSender,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.notifier = notifier
+        self.digests = digests
+        self.clock = clock
+
+    @activity.defn(name="send_notification")
+    async def send_notification(self, request: NotifyRequest) -> NotifyResult:
+        result = await _guarded(
+            lambda: self.notifier.notify(request, self.clock()), "send_notification"
+        )
+        log.info(
+            "notification %s",
+            result.outcome.value,
+            extra={"kind": request.kind.value, "outbox_ids": result.outbox_ids,
+                   "reason": result.reason},
+        )  # fmt: skip
+        return result
+
+    @activity.defn(name="send_daily_digests")
+    async def send_daily_digests(self, request: DigestRequest) -> DigestReport:
+        return await _guarded(
+            lambda: self.digests.send_daily_digests(request.for_date, self.clock()),
+            "send_daily_digests",
+        )
+
+    @activity.defn(name="dispatch_scheduled")
+    async def dispatch_scheduled(self, request: DispatchRequest) -> DispatchReport:
+        return await _guarded(
+            lambda: dispatch_scheduled(self.notifier, request.now), "dispatch_scheduled"
+        )
+
+    def all(self) -> list[Callable[..., object]]:
+        return [self.send_notification, self.send_daily_digests, self.dispatch_scheduled]

@@ -1,0 +1,78 @@
+"""What a channel is: the shape of an outgoing email or SMS, a receipt, and the three ways a
+send can fail. Channels raise these with codes only; addresses never reach an exception message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    reference: str  # "wv<outbox id>": becomes the Message-ID, so a duplicate is detectable
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    to: str  # E.164
+    body: str
+    reference: str  # "wv<outbox id>": the provider's client reference, echoed in reports
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    provider: str
+    provider_message_id: str
+
+
+class DeliveryError(Exception):
+    """Base: ``code`` is a short machine code such as ``http_503`` or ``twilio_21211``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class TemporaryFailure(DeliveryError):
+    """Nothing was sent; try again later (after ``retry_after`` seconds when the provider said)."""
+
+    def __init__(self, code: str, retry_after: float | None = None) -> None:
+        super().__init__(code)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryError):
+    """The provider refused this address for good (invalid number, unknown mailbox)."""
+
+
+class UnknownOutcome(DeliveryError):
+    """The request may have reached the provider (a timeout after sending): do not resend
+    blindly; wait for the delivery report that carries our reference."""
+
+
+class EmailChannel(Protocol):
+    name: str
+
+    async def send(self, email: OutgoingEmail) -> Receipt: ...
+
+
+class SmsChannel(Protocol):
+    name: str
+
+    async def send(self, sms: OutgoingSms) -> Receipt: ...
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a ``Retry-After`` header given in seconds (HTTP dates are treated as unknown)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,228 @@
+"""The notifier: from a request with ids to at most one message per idempotency key.
+
+``notify`` plans in one transaction (look the person up, check consent, choose the channel,
+decide the timing, render, insert the outbox row or find the existing one) and then ``deliver``s:
+claim the row (committed), call the provider with our reference, record the outcome. A crash
+between claim and record leaves the row in ``sending``; it is never resent blindly but resolved by
+the provider's delivery report (which carries the reference) or, after a few checks, marked failed
+with ``outcome_unknown`` for the coordinator. Permanent failures fail over to the other channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from html import escape
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from config.settings import Settings
+from notifications import outbox
+from notifications.calendar import WorkingHours, local_date
+from notifications.channels import (
+    EmailChannel,
+    OutgoingEmail,
+    OutgoingSms,
+    PermanentFailure,
+    Receipt,
+    SmsChannel,
+    TemporaryFailure,
+    UnknownOutcome,
+)
+from notifications.compose import Composer
+from notifications.failover import fail_over, result_of
+from notifications.recipients import consent_block, find_addressee
+from notifications.requests import NotifyOutcome, NotifyRequest, NotifyResult
+from notifications.timing import SendPolicy, choose_address, decide, is_urgent, wants_digest
+from store.directory import Channel
+from store.outbox import OutboxMessage, OutboxStatus
+
+
+class RetryLater(Exception):
+    """Nothing more can be done now; try again (after ``delay`` seconds if given)."""
+
+    def __init__(self, code: str, delay: float | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.delay = delay
+
+
+class Notifier:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        composer: Composer,
+        email: EmailChannel,
+        sms: SmsChannel,
+        policy: SendPolicy | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.composer = composer
+        self.email = email
+        self.sms = sms
+        self.policy = policy or SendPolicy()
+        self.hours = WorkingHours.of(settings)
+
+    # -- planning ---------------------------------------------------------------------------
+    async def notify(self, request: NotifyRequest, now: datetime) -> NotifyResult:
+        planned = await asyncio.to_thread(self._plan, request, now)
+        if isinstance(planned, NotifyResult):
+            return planned
+        return await self.deliver(planned, now)
+
+    def _plan(self, request: NotifyRequest, now: datetime) -> NotifyResult | int:
+        base = request.idempotency_key
+        with Session(self.engine) as session:
+            existing = outbox.rows_for(session, base)
+            if existing:
+                return self._resume(existing)
+            try:
+                return self._new(session, request, now)
+            except IntegrityError:  # a concurrent attempt inserted it first
+                session.rollback()
+                return self._resume(outbox.rows_for(session, base))
+
+    def _resume(self, rows: list[OutboxMessage]) -> NotifyResult | int:
+        last = rows[-1]
+        if last.status in (OutboxStatus.pending, OutboxStatus.sending) and last.id is not None:
+            return last.id
+        return result_of(rows)
+
+    def _new(self, session: Session, request: NotifyRequest, now: datetime) -> NotifyResult | int:
+        addressee = find_addressee(session, request.recipient)
+        if addressee is None:
+            return NotifyResult(outcome=NotifyOutcome.suppressed, reason="recipient_unknown")
+        blocked = consent_block(session, addressee, local_date(now, self.hours))
+        if blocked is not None:
+            return NotifyResult(outcome=NotifyOutcome.suppressed, reason=blocked)
+        urgent = is_urgent(request.kind, request.urgent)
+        digest = wants_digest(addressee, request.kind, urgent)
+        address = addressee.on(Channel.email) if digest else choose_address(addressee, urgent)
+        if address is None:
+            return NotifyResult(outcome=NotifyOutcome.suppressed, reason="no_contact_method")
+        timing = decide(
+            session, address=address, digest=digest, urgent=urgent, hours=self.hours,
+            policy=self.policy, now=now,
+        )  # fmt: skip
+        rendered = self.composer.compose(session, request, addressee, now)
+        is_sms = address.channel is Channel.sms
+        row = OutboxMessage(
+            idempotency_key=outbox.row_key(request.idempotency_key, address.channel),
+            trajectory_id=request.trajectory_id,
+            purpose=request.kind.value,
+            recipient_kind=addressee.kind,
+            recipient_id=addressee.id,
+            channel=address.channel,
+            address=address.address,
+            language=addressee.language.value,
+            subject=None if is_sms else rendered.subject,
+            body_text=rendered.sms if is_sms else rendered.text,
+            body_html=None if is_sms else rendered.html,
+            urgent=urgent,
+            status=timing.status,
+            provider=timing.provider,
+            not_before=timing.not_before,
+        )
+        session.add(row)
+        session.commit()
+        assert row.id is not None
+        if timing.status is OutboxStatus.scheduled:
+            return NotifyResult(
+                outcome=NotifyOutcome.scheduled, outbox_ids=[row.id], reason=timing.reason
+            )
+        return row.id
+
+    # -- delivery ---------------------------------------------------------------------------
+    async def deliver(
+        self, row_id: int, now: datetime, *, reschedule_on_temporary: bool = False
+    ) -> NotifyResult:
+        claimed, row = await asyncio.to_thread(self._claim, row_id)
+        if not claimed:
+            if row.status is OutboxStatus.sending:
+                return await asyncio.to_thread(self._unresolved, row, now)
+            return result_of([row])
+        try:
+            receipt = await self._send(row)
+        except TemporaryFailure as failure:
+            if reschedule_on_temporary:
+                later = now.timestamp() + (failure.retry_after or 300)
+                await asyncio.to_thread(
+                    self._release, row_id, failure.code, OutboxStatus.scheduled,
+                    datetime.fromtimestamp(later, now.tzinfo),
+                )  # fmt: skip
+                return NotifyResult(outcome=NotifyOutcome.scheduled, outbox_ids=[row_id])
+            await asyncio.to_thread(self._release, row_id, failure.code, OutboxStatus.pending, None)
+            raise RetryLater(failure.code, failure.retry_after) from None
+        except UnknownOutcome as unknown:
+            await asyncio.to_thread(self._note, row_id, unknown.code)
+            raise RetryLater(
+                unknown.code, self.policy.unknown_outcome_wait.total_seconds()
+            ) from None
+        except PermanentFailure as failure:
+            return await self._failed(row, failure.code, now)
+        await asyncio.to_thread(self._mark_sent, row_id, receipt, now)
+        return NotifyResult(outcome=NotifyOutcome.sent, outbox_ids=[row_id])
+
+    async def _send(self, row: OutboxMessage) -> Receipt:
+        assert row.id is not None
+        ref = outbox.reference(row.id)
+        if row.channel is Channel.sms:
+            callback = f"{self.settings.public_base_url}/webhooks/twilio/status?ref={ref}"
+            return await self.sms.send(OutgoingSms(row.address, row.body_text, ref, callback))
+        return await self.email.send(
+            OutgoingEmail(row.address, row.subject or "Waakvlam", row.body_text,
+                          row.body_html or f"<p>{escape(row.body_text)}</p>", ref)
+        )  # fmt: skip
+
+    async def _failed(self, row: OutboxMessage, code: str, now: datetime) -> NotifyResult:
+        follow_up = await asyncio.to_thread(self._fail_and_fail_over, row, code, now)
+        if isinstance(follow_up, NotifyResult):
+            return follow_up
+        result = await self.deliver(follow_up, now)
+        assert row.id is not None
+        return result.model_copy(update={"outbox_ids": [row.id, *result.outbox_ids]})
+
+    # -- database steps (run in a thread) ----------------------------------------------------
+    def _claim(self, row_id: int) -> tuple[bool, OutboxMessage]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            claimed = outbox.claim(session, row_id)
+            row = session.get(OutboxMessage, row_id, populate_existing=True)
+            assert row is not None
+            return claimed, row
+
+    def _release(
+        self, row_id: int, code: str, status: OutboxStatus, not_before: datetime | None
+    ) -> None:
+        with Session(self.engine) as session:
+            outbox.release(session, row_id, code, status=status, not_before=not_before)
+
+    def _note(self, row_id: int, code: str) -> None:
+        with Session(self.engine) as session:
+            outbox.note_unresolved(session, row_id, code)
+
+    def _mark_sent(self, row_id: int, receipt: Receipt, now: datetime) -> None:
+        with Session(self.engine) as session:
+            outbox.mark_sent(session, row_id, receipt, now)
+
+    def _unresolved(self, row: OutboxMessage, now: datetime) -> NotifyResult:
+        """A row left in ``sending`` (a crash or a timeout after the request went out)."""
+        assert row.id is not None
+        if row.attempts >= self.policy.unknown_outcome_checks:
+            with Session(self.engine) as session:
+                outbox.mark_failed(session, row, "outcome_unknown", now)
+            return NotifyResult(
+                outcome=NotifyOutcome.failed, outbox_ids=[row.id], reason="outcome_unknown"
+            )
+        self._note(row.id, "outcome_unknown")
+        raise RetryLater("outcome_unknown", self.policy.unknown_outcome_wait.total_seconds())
+
+    def _fail_and_fail_over(
+        self, row: OutboxMessage, code: str, now: datetime
+    ) -> NotifyResult | int:
+        with Session(self.engine) as session:
+            return fail_over(session, row, code, now)

@@ -1,0 +1,206 @@
+"""Outbox rows: keys, the claim that makes sending at-most-once, and recording outcomes.
+
+A message's row key is its business identity (``NotifyRequest.idempotency_key``) plus the
+channel, so one request has at most one email row and one SMS row (the second only as failover or
+for pages that go out on both). ``claim`` moves a row from ``pending`` to ``sending`` with a
+conditional UPDATE committed *before* the provider is called; only the claimer sends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, func, update
+from sqlmodel import Session, col, select
+
+from notifications.channels import Receipt
+from store.audit import record
+from store.directory import Channel, ContactMethod
+from store.outbox import OutboxMessage, OutboxStatus
+
+KEY_LIMIT = 200
+DIGEST_PROVIDER = "digest"  # marks rows waiting to be bundled into a daily digest
+BUNDLED = "bundled:"  # last_error prefix of rows that went out inside a digest
+DONE = (OutboxStatus.sent, OutboxStatus.delivered)
+
+
+def row_key(base: str, channel: Channel) -> str:
+    if len(base) + len(channel.value) + 1 > KEY_LIMIT:
+        base = "h:" + hashlib.sha256(base.encode()).hexdigest()
+    return f"{base}|{channel.value}"
+
+
+def base_of(key: str) -> str:
+    return key.rpartition("|")[0]
+
+
+def rows_for(session: Session, base: str) -> list[OutboxMessage]:
+    keys = [row_key(base, channel) for channel in Channel]
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.idempotency_key).in_(keys))
+            .order_by(col(OutboxMessage.id))
+        ).all()
+    )
+
+
+def reference(row_id: int) -> str:
+    return f"wv{row_id}"
+
+
+def row_id_of(ref: str | None) -> int | None:
+    if ref and ref.startswith("wv") and ref[2:].isdigit():
+        return int(ref[2:])
+    return None
+
+
+def _update(session: Session, row_id: int, where: list[Any], **values: Any) -> bool:
+    statement = update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
+    for condition in where:
+        statement = statement.where(condition)
+    result: CursorResult[Any] = session.execute(statement.values(**values))  # type: ignore[assignment]
+    session.commit()
+    return result.rowcount == 1
+
+
+def claim(session: Session, row_id: int) -> bool:
+    """Take the row for sending; False when someone else has it or it is no longer pending."""
+    return _update(
+        session,
+        row_id,
+        [col(OutboxMessage.status) == OutboxStatus.pending],
+        status=OutboxStatus.sending,
+        attempts=OutboxMessage.attempts + 1,
+    )
+
+
+def mark_sent(session: Session, row_id: int, receipt: Receipt, now: datetime) -> None:
+    _update(
+        session,
+        row_id,
+        [col(OutboxMessage.status) == OutboxStatus.sending],
+        status=OutboxStatus.sent,
+        provider=receipt.provider,
+        provider_message_id=receipt.provider_message_id,
+        sent_at=now,
+        last_error=None,
+    )
+
+
+def release(
+    session: Session,
+    row_id: int,
+    code: str,
+    *,
+    status: OutboxStatus = OutboxStatus.pending,
+    not_before: datetime | None = None,
+) -> None:
+    """Give a claimed row back after a failure that proved nothing was sent."""
+    _update(
+        session,
+        row_id,
+        [col(OutboxMessage.status) == OutboxStatus.sending],
+        status=status,
+        last_error=code[:500],
+        not_before=not_before,
+    )
+
+
+def note_unresolved(session: Session, row_id: int, code: str) -> None:
+    """The outcome is unknown: keep the row in ``sending`` and count the check."""
+    _update(
+        session,
+        row_id,
+        [col(OutboxMessage.status) == OutboxStatus.sending],
+        last_error=code[:500],
+        attempts=OutboxMessage.attempts + 1,
+    )
+
+
+def mark_failed(session: Session, row: OutboxMessage, code: str, now: datetime) -> None:
+    """Permanently failed: status ``failed`` plus an audit entry the coordinator sees."""
+    assert row.id is not None
+    _update(session, row.id, [], status=OutboxStatus.failed, last_error=code[:500])
+    record(
+        session,
+        actor_kind="system",
+        actor_id=None,
+        action="message_failed",
+        subject_kind="outbox",
+        subject_id=str(row.id),
+        detail={
+            "code": code,
+            "purpose": row.purpose,
+            "channel": row.channel.value,
+            "trajectory_id": row.trajectory_id,
+            "recipient_kind": row.recipient_kind.value,
+            "recipient_id": row.recipient_id,
+        },
+    )
+    session.commit()
+
+
+def disable_address(session: Session, row: OutboxMessage, code: str) -> None:
+    """A provider said this address will never work: stop using it until someone fixes it."""
+    methods = session.exec(
+        select(ContactMethod)
+        .where(ContactMethod.person_kind == row.recipient_kind)
+        .where(ContactMethod.person_id == row.recipient_id)
+        .where(ContactMethod.channel == row.channel)
+        .where(ContactMethod.address == row.address)
+    ).all()
+    for method in methods:
+        method.disabled_reason = code[:200]
+        session.add(method)
+    session.commit()
+
+
+def sms_sent_since(session: Session, address: str, since: datetime) -> list[datetime]:
+    """When SMS to this number went out since ``since`` (for the per-recipient rate limit)."""
+    moments = session.exec(
+        select(OutboxMessage.sent_at)
+        .where(OutboxMessage.channel == Channel.sms)
+        .where(OutboxMessage.address == address)
+        .where(col(OutboxMessage.sent_at) >= since)
+        .order_by(col(OutboxMessage.sent_at))
+    ).all()
+    return [m for m in moments if m is not None]
+
+
+def failed_messages(
+    session: Session, *, since: datetime | None = None, limit: int = 200
+) -> list[OutboxMessage]:
+    """Messages that failed for good, newest first: what the coordinator's dashboard shows."""
+    query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.failed)
+    if since is not None:
+        query = query.where(col(OutboxMessage.created_at) >= since)
+    return list(session.exec(query.order_by(col(OutboxMessage.id).desc()).limit(limit)).all())
+
+
+def due_scheduled(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    ids = session.exec(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.scheduled)
+        .where(func.coalesce(OutboxMessage.provider, "") != DIGEST_PROVIDER)
+        .where(col(OutboxMessage.not_before) <= now)
+        .order_by(col(OutboxMessage.not_before))
+        .limit(limit)
+    ).all()
+    return [i for i in ids if i is not None]
+
+
+def unschedule(session: Session, row_id: int) -> bool:
+    """A scheduled row whose time has come becomes pending (only one dispatcher wins)."""
+    return _update(
+        session,
+        row_id,
+        [col(OutboxMessage.status) == OutboxStatus.scheduled],
+        status=OutboxStatus.pending,
+    )
+
+
+def since_hours(now: datetime, hours: int) -> datetime:
+    return now - timedelta(hours=hours)
