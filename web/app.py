@@ -6,17 +6,31 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 from sqlmodel import Session, func, select
+from temporalio.client import Client
 
 from store.trajectories import Trajectory
 from waakvlam.container import Container
 from web import outbox as dev_outbox
 from web import webhooks
+from web.oncall import oncall_router
+from web.oncall_sms import ChannelSmsSender, OncallSmsReplies
 
 
-def create_app(container: Container) -> FastAPI:
+def create_app(container: Container, temporal_client: Client | None = None) -> FastAPI:
     app = FastAPI(title="Waakvlam", version="0.1.0")
     app.state.container = container
     app.include_router(webhooks.router)
+    sms_replies = ChannelSmsSender(container.notifications.sms)
+    app.include_router(oncall_router(container, temporal_client, sms_replies))
+    if temporal_client is not None:  # "OK 4821", verification codes, help texts
+        container.notifications.inbound.register(
+            OncallSmsReplies(
+                engine=container.engine,
+                client=temporal_client,
+                sms=sms_replies,
+                secret=container.settings.signing_secret.get_secret_value(),
+            )
+        )
     if container.settings.is_development:
         app.include_router(dev_outbox.router)
 

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveStep,
     )
 
-ACK_LINK_PURPOSE = "oncall_ack"
+ACK_LINK_PURPOSE = "page_ack"  # notifications.compose signs the page's link with it
 DB_TIMEOUT = timedelta(seconds=30)
 SEND_TIMEOUT = timedelta(seconds=30)
 # A page must not hold the escalation up: a few quick retries, then on to the wait and next step.
@@ -84,6 +84,7 @@ class Pager:
         return people
 
     async def page(self, professional_id: str, round_: int, step: int) -> None:
+        paged_at = workflow.now()  # before the send: an ack may arrive while it returns
         result = await self.send(
             MessageKind.oncall_page,
             Recipient(kind=PersonKind.professional, id=professional_id),
@@ -103,7 +104,7 @@ class Pager:
                 outcome=result.outcome.value,
                 outbox_ids=result.outbox_ids,
                 reason=result.reason,
-                at=workflow.now(),
+                at=paged_at,
             ),
         )
 

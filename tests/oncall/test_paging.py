@@ -1,0 +1,158 @@
+"""Conversation tests: pages, replies and escalation, with fake phones on the gateway emulator."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from store.oncall import EscalationCall
+from tests.oncall.conftest import World
+from workflows.escalation_models import CallerKind
+
+
+async def test_ack_at_step_one_by_sms_reply_stops_paging_and_tells_the_caller(world: World) -> None:
+    anna, bram = world.phones["anna"], world.phones["bram"]
+    handle = await world.call()
+    code = await anna.expect_page()
+    await anna.reply(f"  ok {code} ")
+    await anna.expect_sms("bevestigd", code)
+    await world.sleep(60)  # long past every step's wait: nobody else is paged
+    escalation_id = await world.escalation_id(handle)
+    row = world.row(escalation_id)
+    assert (row.status.value, row.acknowledged_by, row.acknowledged_via) == (
+        "acknowledged",
+        "pro_anna",
+        "sms",
+    )
+    assert len(world.mails_to("pro_case_director")) == 1  # the caller hears it is taken
+    result = await world.resolve(handle)
+    assert result.status.value == "resolved" and result.pages == 1
+    assert world.actions(escalation_id) == ["created", "paged", "acknowledged", "resolved"]
+    world.phones.assert_no_surprises()
+    del bram
+
+
+async def test_no_ack_pages_the_backup_then_the_coordinator(world: World) -> None:
+    anna, bob, coordinator = world.phones["anna"], world.phones["bob"], world.phones["coordinator"]
+    handle = await world.call()
+    code = await anna.expect_page()
+    await world.sleep(9)
+    bob.assert_no_more()
+    await world.sleep(2)
+    assert await bob.expect_page() == code
+    await world.sleep(10)
+    assert await coordinator.expect_page() == code
+    escalation_id = await world.escalation_id(handle)
+    answer = await world.web.post(
+        f"/oncall/escalations/{escalation_id}/ack", json={"professional_id": world.coordinator}
+    )
+    assert answer.json()["outcome"] == "acknowledged"
+    await anna.expect_sms("opgepakt", code)  # the others hear it is taken
+    await bob.expect_sms("opgepakt", code)
+    again = await world.web.post(
+        f"/oncall/escalations/{escalation_id}/ack", json={"professional_id": "pro_bram"}
+    )
+    assert again.json() == {
+        "outcome": "already_acknowledged",
+        "escalation_id": escalation_id,
+        "acknowledged_by": world.coordinator,
+    }
+    await world.sleep(60)
+    await world.resolve(handle)
+    assert world.actions(escalation_id) == [
+        "created",
+        "paged",
+        "escalated",
+        "paged",
+        "escalated",
+        "paged",
+        "acknowledged",
+        "resolved",
+    ]
+    assert world.row(escalation_id).acknowledged_via == "dashboard"
+    world.phones.assert_no_surprises()
+
+
+async def test_ack_by_link_in_the_page(world: World) -> None:
+    anna = world.phones["anna"]
+    handle = await world.call()
+    body = await anna.expect_page()
+    sms = anna.inbox()[0]
+    link = sms[sms.index("http") :].split()[0]
+    token = link.rsplit("/", 1)[1]
+    first = await world.web.post(f"/oncall/ack/{token}")
+    assert first.json()["outcome"] == "acknowledged", first.text
+    second = await world.web.post(f"/oncall/ack/{token}")
+    assert second.json()["outcome"] == "already_acknowledged"
+    await world.sleep(30)
+    escalation_id = await world.escalation_id(handle)
+    assert world.row(escalation_id).acknowledged_via == "link"
+    await world.resolve(handle)
+    world.phones.assert_no_surprises()
+    del body
+
+
+@pytest.mark.policy(
+    repeat=1,
+    steps=[
+        {"target": "rotation", "ref": "rot_jobcoach", "wait_minutes": 5},
+        {"target": "person", "ref": "pro_backup", "wait_minutes": 5},
+    ],
+)
+async def test_repeat_then_the_coordinator_before_giving_up(world: World) -> None:
+    anna, bob, coordinator = world.phones["anna"], world.phones["bob"], world.phones["coordinator"]
+    handle = await world.call()
+    code = await anna.expect_page()
+    for minutes, phone in ((5, bob), (5, anna), (5, bob), (5, coordinator)):
+        await world.sleep(minutes)
+        assert await phone.expect_page() == code
+    await world.sleep(6)
+    result = await handle.result()
+    assert (result.status.value, result.pages) == ("exhausted", 5)
+    escalation_id = result.escalation_id
+    assert world.row(escalation_id).status.value == "exhausted"
+    assert world.actions(escalation_id)[-1] == "exhausted"
+    await anna.reply(f"OK {code}")  # too late: the escalation is closed
+    await anna.expect_sms("niet begrepen")
+    world.phones.assert_no_surprises()
+
+
+async def test_a_second_call_joins_the_open_escalation(world: World) -> None:
+    anna = world.phones["anna"]
+    first = await world.call(caller="pro_case_director")
+    code = await anna.expect_page()
+    second = await world.call(caller="pro_mentor", kind=CallerKind.partner)
+    assert second.id == first.id
+    await world.sleep(2)
+    await anna.reply(code)
+    await anna.expect_sms("bevestigd")
+    await world.sleep(1)
+    escalation_id = await world.escalation_id(first)
+    with Session(world.engine) as session:
+        calls = session.exec(
+            select(EscalationCall).where(EscalationCall.escalation_id == escalation_id)
+        ).all()
+    assert [c.caller_ref for c in calls] == ["pro_case_director", "pro_mentor"]
+    assert world.actions(escalation_id) == ["created", "paged", "joined", "acknowledged"]
+    assert len(world.mails_to("pro_case_director")) == 1
+    assert len(world.mails_to("pro_mentor")) == 1
+    third = await world.call(caller="pro_school")  # after the ack: told at once who is coming
+    await world.sleep(1)
+    assert third.id == first.id
+    assert len(world.mails_to("pro_school")) == 1
+    await world.resolve(first)
+    world.phones.assert_no_surprises()
+
+
+async def test_a_second_sms_ack_hears_who_already_took_it(world: World) -> None:
+    anna, bob = world.phones["anna"], world.phones["bob"]
+    await world.call()
+    code = await anna.expect_page()
+    await world.sleep(11)
+    await bob.expect_page()
+    await bob.reply(f"Ok{code}")
+    await bob.expect_sms("bevestigd")
+    await anna.expect_sms("opgepakt")
+    await anna.reply(f"OK {code}")
+    await anna.expect_sms("al opgepakt door Bob")
+    world.phones.assert_no_surprises()
