@@ -42,7 +42,7 @@ def build_oncall(
     *,
     repeat: int = 1,
     steps: list[dict[str, Any]] | None = None,
-    kind: RotationKind = RotationKind.weekly,
+    kind: RotationKind | str = RotationKind.weekly,
     shift_hours: int = 168,
 ) -> Region:
     region = build_region(engine)
@@ -55,7 +55,7 @@ def build_oncall(
             Rotation(
                 id="rot_jobcoach",
                 name="Jobcoaches",
-                kind=kind,
+                kind=RotationKind(kind),
                 shift_hours=shift_hours,
                 start_at=rotation_start,
             )
