@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -45,7 +46,7 @@ class CapturedMail:
     message: EmailMessage
 
     def __getitem__(self, header: str) -> str:
-        return str(self.message[header])
+        return " ".join(str(self.message[header]).split())
 
     def _part(self, subtype: str) -> str:
         part = self.message.get_body(preferencelist=(subtype,))
@@ -92,13 +93,15 @@ class _Controller(Controller):
 
     def factory(self) -> SMTP:
         fake = self._fake
-        return SMTP(
-            self.handler,
-            hostname="fake-smtp.localhost",
-            auth_required=fake.credentials is not None,
-            auth_require_tls=False,
-            authenticator=fake._authenticate,
-        )
+        with warnings.catch_warnings():  # AUTH without TLS is fine on loopback
+            warnings.simplefilter("ignore")
+            return SMTP(
+                self.handler,
+                hostname="fake-smtp.localhost",
+                auth_required=fake.credentials is not None,
+                auth_require_tls=False,
+                authenticator=fake._authenticate,
+            )
 
 
 class FakeSmtp:

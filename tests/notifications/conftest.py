@@ -1,0 +1,204 @@
+"""A small network with recognisable people, and the notification layer built against real
+servers on loopback (the fake SMTP server and the SMS gateway emulator)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from config.domain import Language, SchoolType
+from config.settings import DEFAULT_TIMELINE, Settings
+from config.timeline import load_timeline
+from notifications.requests import MessageKind, NotifyRequest, Recipient
+from notifications.timing import SendPolicy
+from notifications.wiring import NotificationServices, build_notifications
+from store.directory import (
+    Channel,
+    ContactMethod,
+    Organisation,
+    OrganisationKind,
+    PersonKind,
+    Professional,
+)
+from store.outbox import OutboxMessage
+from store.youth import Guardian, Youth
+from tests.fakes.sms_gateway import SmsGateway
+from tests.fakes.smtp import FakeSmtp
+
+AMS = ZoneInfo("Europe/Amsterdam")
+# Tuesday 9 March 2027, 10:00 in Amsterdam: a working moment.
+WORKDAY = datetime(2027, 3, 9, 10, 0, tzinfo=AMS).astimezone(UTC)
+EVENING = datetime(2027, 3, 9, 20, 0, tzinfo=AMS).astimezone(UTC)
+
+ANNA_SMS = "+31612345001"
+SANNE_SMS = "+31612345003"
+
+
+def configure(settings: Settings, **overrides: Any) -> Settings:
+    return Settings(_env_file=None, **(settings.model_dump() | overrides))  # type: ignore[call-arg]
+
+
+def add_contact(
+    session: Session, kind: PersonKind, pid: str, channel: Channel, address: str
+) -> None:
+    session.add(ContactMethod(person_kind=kind, person_id=pid, channel=channel, address=address))
+
+
+def seed_people(engine: Engine) -> None:
+    """Anna (nl, email+SMS), Ben (en, email), Cas (nl, daily digest, email), Sanne (youth, 19,
+    SMS) with her father Piet (email), Tim (youth, 17) with his mother Ria (email)."""
+    pro, yth, grd = PersonKind.professional, PersonKind.youth, PersonKind.guardian
+    with Session(engine) as session:
+        session.add(
+            Organisation(
+                id="org_school",
+                name="Praktijkschool De Maas",
+                kind=OrganisationKind.school,
+                school_type=SchoolType.pro,
+            )
+        )
+        session.flush()
+        for pid, first, language, digest in (
+            ("pro_anna", "Anna", Language.nl, False),
+            ("pro_ben", "Ben", Language.en, False),
+            ("pro_cas", "Cas", Language.nl, True),
+        ):
+            session.add(
+                Professional(
+                    id=pid,
+                    organisation_id="org_school",
+                    first_name=first,
+                    last_name="Achternaam-" + first,
+                    language=language,
+                    wants_daily_digest=digest,
+                )
+            )
+            add_contact(session, pro, pid, Channel.email, f"{first.lower()}@example.org")
+        add_contact(session, pro, "pro_anna", Channel.sms, ANNA_SMS)
+        for yid, first, born in (
+            ("yth_sanne", "Sanne", date(2008, 1, 5)),
+            ("yth_tim", "Tim", date(2010, 1, 5)),
+        ):
+            session.add(
+                Youth(
+                    id=yid,
+                    first_name=first,
+                    last_name="Jansen",
+                    birth_date=born,
+                    school_id="org_school",
+                    school_ref=yid,
+                    school_type=SchoolType.pro,
+                )
+            )
+        session.flush()
+        add_contact(session, yth, "yth_sanne", Channel.sms, SANNE_SMS)
+        session.add(
+            Guardian(id="grd_piet", youth_id="yth_sanne", first_name="Piet", last_name="Jansen")
+        )
+        session.add(
+            Guardian(
+                id="grd_ria",
+                youth_id="yth_tim",
+                first_name="Ria",
+                last_name="Jansen",
+                language=Language.en,
+            )
+        )
+        add_contact(session, grd, "grd_piet", Channel.email, "piet@example.org")
+        add_contact(session, grd, "grd_ria", Channel.email, "ria@example.org")
+        session.commit()
+
+
+def request(
+    kind: MessageKind = MessageKind.task_reminder,
+    *,
+    to: str = "pro_anna",
+    person: PersonKind = PersonKind.professional,
+    reference: str = "future_conversation@14d",
+    urgent: bool = False,
+    **facts: str | int,
+) -> NotifyRequest:
+    return NotifyRequest(
+        kind=kind,
+        recipient=Recipient(kind=person, id=to),
+        reference=reference,
+        trajectory_id="trj_0001",
+        due_date=date(2027, 3, 23),
+        urgent=urgent,
+        facts={"task": "future_conversation", **facts},
+    )
+
+
+def outbox_rows(engine: Engine) -> list[OutboxMessage]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())  # type: ignore[arg-type]
+
+
+@dataclass
+class World:
+    engine: Engine
+    settings: Settings
+    services: NotificationServices
+    smtp: FakeSmtp
+    gateway: SmsGateway
+
+
+@pytest.fixture
+async def world_factory(
+    settings: Settings, sqlite_engine: Engine, smtp_server: FakeSmtp, sms_gateway: SmsGateway
+) -> AsyncIterator[Callable[..., World]]:
+    clients: list[httpx.AsyncClient] = []
+    seed_people(sqlite_engine)
+
+    def make(provider: str = "cm", *, policy: SendPolicy | None = None, **extra: Any) -> World:
+        configured = configure(
+            settings,
+            **smtp_server.settings_overrides(),
+            **sms_gateway.settings_overrides(provider),
+            **extra,
+        )
+        http = httpx.AsyncClient(timeout=httpx.Timeout(configured.http_timeout_seconds))
+        clients.append(http)
+        services = build_notifications(
+            configured, sqlite_engine, http, load_timeline(DEFAULT_TIMELINE), policy=policy
+        )
+        return World(sqlite_engine, configured, services, smtp_server, sms_gateway)
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def world(world_factory: Callable[..., World]) -> World:
+    return world_factory("cm")
+
+
+@asynccontextmanager
+async def web_client(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    """The real web app (webhooks included), reached in-process at the public base URL."""
+    from waakvlam.container import Container
+    from web.app import create_app
+
+    container = Container(
+        settings=world.settings,
+        engine=world.engine,
+        timeline=load_timeline(DEFAULT_TIMELINE),
+        http=httpx.AsyncClient(),
+        notifications=world.services,
+    )
+    transport = httpx.ASGITransport(app=create_app(container))
+    async with httpx.AsyncClient(
+        transport=transport, base_url=world.settings.public_base_url
+    ) as client:
+        yield client
+    await container.http.aclose()

@@ -1,0 +1,107 @@
+"""Messages arrive over real protocols: email at an SMTP server, SMS at a CM.com or Twilio
+gateway. Assertions are on what arrived."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from notifications.requests import MessageKind, NotifyOutcome
+from notifications.templates import MessageTemplates
+from store.directory import PersonKind
+from store.outbox import OutboxStatus
+from tests.notifications.conftest import (
+    ANNA_SMS,
+    SANNE_SMS,
+    WORKDAY,
+    World,
+    configure,
+    outbox_rows,
+    request,
+)
+
+
+async def test_a_reminder_arrives_as_dutch_email_with_text_html_and_a_signed_link(
+    world: World,
+) -> None:
+    result = await world.services.notifier.notify(request(), WORKDAY)
+
+    assert result.outcome is NotifyOutcome.sent
+    [mail] = world.smtp.messages_to("anna@example.org")
+    assert (
+        mail["Subject"]
+        == "Herinnering: Toekomstgesprek met jongere en ouders (uiterlijk 23 maart 2027)"
+    )
+    assert mail["From"] == world.settings.email_from
+    assert "Hallo Anna," in mail.text and "Achternaam" not in mail.text
+    link = world.settings.public_base_url + "/a/"
+    assert link in mail.text and f'href="{link}' in mail.html
+    assert mail["Message-ID"] == f"<wv{result.outbox_ids[0]}@waakvlam.localhost>"
+    assert world.gateway.messages == []
+
+
+async def test_an_english_speaker_gets_english(world: World) -> None:
+    await world.services.notifier.notify(request(to="pro_ben"), WORKDAY)
+    [mail] = world.smtp.messages_to("ben@example.org")
+    assert mail["Subject"].startswith("Reminder: Future conversation with the youth and parents")
+    assert "Hello Ben," in mail.text
+
+
+async def test_smtp_authentication_from_settings(
+    world_factory: Callable[..., World],
+) -> None:
+    world = world_factory("cm", smtp_username="waakvlam", smtp_password="geheim")
+    world.smtp.require_auth("waakvlam", "geheim")
+    result = await world.services.notifier.notify(request(to="pro_ben"), WORKDAY)
+    assert result.outcome is NotifyOutcome.sent
+    assert len(world.smtp.messages_to("ben@example.org")) == 1
+
+
+@pytest.mark.parametrize("provider", ["cm", "twilio"])
+async def test_a_page_goes_by_sms_through_the_gateway(
+    world_factory: Callable[..., World], provider: str
+) -> None:
+    world = world_factory(provider)
+    page = request(MessageKind.oncall_page, reference="esc_1:0.0", ack_code="4821")
+
+    result = await world.services.notifier.notify(page, WORKDAY)
+
+    assert result.outcome is NotifyOutcome.sent
+    [sms] = world.gateway.inbox(ANNA_SMS)
+    assert sms.startswith("Waakvlam OPROEP") and "OK 4821" in sms
+    assert world.settings.public_base_url + "/a/" in sms
+    [row] = outbox_rows(world.engine)
+    [sent] = world.gateway.messages
+    assert row.status is OutboxStatus.sent and row.provider == provider
+    assert row.provider_message_id == (sent.reference if provider == "cm" else sent.id)
+    if provider == "twilio":
+        assert sent.status_callback == (
+            f"{world.settings.public_base_url}/webhooks/twilio/status?ref=wv{row.id}"
+        )
+
+
+async def test_a_youth_without_email_gets_her_consent_request_by_sms_in_gsm7(
+    world: World,
+) -> None:
+    ask = request(MessageKind.consent_request, to="yth_sanne", person=PersonKind.youth,
+                  reference="consent:data_sharing", task="exit_conversation")  # fmt: skip
+    await world.services.notifier.notify(ask, WORKDAY)
+    [sms] = world.gateway.inbox(SANNE_SMS)
+    assert sms.startswith("Hoi Sanne, Waakvlam vraagt je toestemming. Antwoord voor 23 maart 2027")
+    assert "Jansen" not in sms
+
+
+async def test_the_console_channel_writes_a_file_and_the_outbox_row(
+    world: World,
+) -> None:
+    settings = configure(world.settings, email_provider="console", sms_provider="console")
+    from notifications.wiring import build_notifications
+
+    services = build_notifications(settings, world.engine, None, None)  # type: ignore[arg-type]
+    result = await services.notifier.notify(request(to="pro_ben"), WORKDAY)
+    assert result.outcome is NotifyOutcome.sent
+    written = (settings.data_dir / "outbox-console.jsonl").read_text()
+    assert "ben@example.org" in written and "Reminder" in written
+    assert world.smtp.messages == []
+    assert isinstance(services.templates, MessageTemplates)
