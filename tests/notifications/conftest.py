@@ -3,10 +3,12 @@ servers on loopback (the fake SMTP server and the SMS gateway emulator)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,7 @@ from config.timeline import load_timeline
 from notifications.requests import MessageKind, NotifyRequest, Recipient
 from notifications.timing import SendPolicy
 from notifications.wiring import NotificationServices, build_notifications
+from store.db import make_engine, migrate
 from store.directory import (
     Channel,
     ContactMethod,
@@ -152,12 +155,32 @@ class World:
     gateway: SmsGateway
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file for the session; each test gets a copy (much faster than
+    running the migrations per test)."""
+    path = tmp_path_factory.mktemp("notifications") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def notify_engine(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Engine]:
+    target = tmp_path / "notifications.db"
+    shutil.copyfile(migrated_sqlite, target)
+    engine = make_engine(f"sqlite:///{target}")
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 async def world_factory(
-    settings: Settings, sqlite_engine: Engine, smtp_server: FakeSmtp, sms_gateway: SmsGateway
+    settings: Settings, notify_engine: Engine, smtp_server: FakeSmtp, sms_gateway: SmsGateway
 ) -> AsyncIterator[Callable[..., World]]:
     clients: list[httpx.AsyncClient] = []
-    seed_people(sqlite_engine)
+    seed_people(notify_engine)
 
     def make(provider: str = "cm", *, policy: SendPolicy | None = None, **extra: Any) -> World:
         configured = configure(
@@ -169,9 +192,9 @@ async def world_factory(
         http = httpx.AsyncClient(timeout=httpx.Timeout(configured.http_timeout_seconds))
         clients.append(http)
         services = build_notifications(
-            configured, sqlite_engine, http, load_timeline(DEFAULT_TIMELINE), policy=policy
+            configured, notify_engine, http, load_timeline(DEFAULT_TIMELINE), policy=policy
         )
-        return World(sqlite_engine, configured, services, smtp_server, sms_gateway)
+        return World(notify_engine, configured, services, smtp_server, sms_gateway)
 
     yield make
     for client in clients:
