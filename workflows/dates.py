@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -43,10 +44,39 @@ def add_days(day: date, days: int) -> date:
     return day + timedelta(days=days)
 
 
-def is_dutch_public_holiday(day: date) -> bool:
-    import holidays
+def easter_sunday(year: int) -> date:
+    """Gregorian Easter (the anonymous algorithm of Meeus/Jones/Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    el = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * el) // 451
+    month, day = divmod(h + el - 7 * m + 114, 31)
+    return date(year, month, day + 1)
 
-    return day in holidays.country_holidays("NL", years=day.year)
+
+@lru_cache(maxsize=128)
+def dutch_public_holidays(year: int) -> frozenset[date]:
+    """The Dutch public holidays (algemeen erkende feestdagen): New Year, Easter Sunday and
+    Monday, King's Day (26 April when the 27th is a Sunday), Liberation Day (every year, as most
+    collective agreements in care and education treat it), Ascension, Whit Sunday and Monday,
+    Christmas and Boxing Day. Computed here rather than by a library so that workflows can use it
+    without I/O or lazy imports."""
+    easter = easter_sunday(year)
+    kings_day = date(year, 4, 27)
+    if kings_day.weekday() == 6:
+        kings_day = date(year, 4, 26)
+    offsets = (0, 1, 39, 49, 50)
+    return frozenset(
+        {date(year, 1, 1), kings_day, date(year, 5, 5), date(year, 12, 25), date(year, 12, 26)}
+        | {easter + timedelta(days=n) for n in offsets}
+    )
+
+
+def is_dutch_public_holiday(day: date) -> bool:
+    return day in dutch_public_holidays(day.year)
 
 
 def is_working_day(day: date) -> bool:

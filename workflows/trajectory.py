@@ -145,12 +145,17 @@ class TrajectoryWorkflow:
             self._touch()
         if work.consents_expired:
             work = agenda.due_work(state, today)
+        # Updates may run while a message is being sent: skip what they finished meanwhile.
         for task in work.overdue:
+            if task.is_finished:
+                continue
             task.status, task.overdue_notified = TaskStatus.overdue, True
             task.reminders_sent = sorted(set(task.reminders_sent) | set(task.reminders))
             await effects.remind(task, stage="overdue")
             self._touch()
         for task in work.reminders:
+            if task.is_finished:
+                continue
             if task.status is TaskStatus.upcoming:
                 task.status = TaskStatus.open
             passed = [r for r in task.reminders if r <= today]
@@ -158,6 +163,8 @@ class TrajectoryWorkflow:
             await effects.remind(task, stage=max(passed).isoformat())
             self._touch()
         for task in work.escalations:
+            if task.is_finished:
+                continue
             task.escalated = True
             await effects.escalate(task)
             self._touch()

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -63,6 +64,16 @@ class Harness:
     task_queue: str
     timeline: Timeline
     counter: int = 0
+    started: list[str] = field(default_factory=list)
+
+    async def stop_all(self) -> None:
+        """Terminate what a test left running: a workflow without a worker would stop the
+        shared time-skipping server from skipping time for the next test."""
+        for workflow_id in self.started:
+            try:
+                await self.env.client.get_workflow_handle(workflow_id).terminate("test over")
+            except RPCError:
+                pass  # already finished
 
     async def today(self) -> date:
         return local_date(await self.env.get_current_time())
@@ -117,13 +128,15 @@ class Harness:
             today=today,
             max_history_events=max_history_events,
         )
+        self.started.append(f"trajectory-{result.trajectory_id}")
         return self.env.client.get_workflow_handle(f"trajectory-{result.trajectory_id}")
 
 
 @pytest.fixture
 async def harness(
-    workflow_env: WorkflowEnvironment, sqlite_engine: Engine, task_queue: str
+    isolated_workflow_env: WorkflowEnvironment, sqlite_engine: Engine, task_queue: str
 ) -> AsyncIterator[Harness]:
+    workflow_env = isolated_workflow_env
     region = build_region(sqlite_engine)
     outbox = Outbox()
     activities = TrajectoryActivities(sqlite_engine)
@@ -139,7 +152,7 @@ async def harness(
             ],
             activity_executor=executor,
         ):
-            yield Harness(
+            harness = Harness(
                 env=workflow_env,
                 engine=sqlite_engine,
                 region=region,
@@ -147,3 +160,7 @@ async def harness(
                 task_queue=task_queue,
                 timeline=load_timeline(DEFAULT_TIMELINE),
             )
+            try:
+                yield harness
+            finally:
+                await harness.stop_all()

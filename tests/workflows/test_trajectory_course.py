@@ -32,8 +32,11 @@ async def act_on_time(h: Harness, handle: WorkflowHandle, key: str, kind: TaskKi
     if kind is TaskKind.destination:
         await handle.execute_update(
             TrajectoryWorkflow.choose_destination,
-            ChooseDestination(actor_id=actor, destination=Destination.work,
-                              next_contact_id=h.region.holder(Role.jobcoach)),
+            ChooseDestination(
+                actor_id=actor,
+                destination=Destination.work,
+                next_contact_id=h.region.holder(Role.jobcoach),
+            ),
         )
     elif kind is TaskKind.consent:
         consent = ConsentKind.data_sharing if key == "consent_16" else ConsentKind.parents_involved
