@@ -11,20 +11,28 @@ from temporalio.worker import Worker
 
 from activities.escalation import EscalationActivities
 from activities.notify import NotificationActivities
+from activities.trajectory import TrajectoryActivities
 from waakvlam.container import Container
 from workflows.digest import DigestWorkflow, DispatchWorkflow
 from workflows.escalation import EscalationWorkflow
+from workflows.trajectory import TrajectoryWorkflow
 
 
 def workflows() -> Sequence[type]:
-    return [EscalationWorkflow, DigestWorkflow, DispatchWorkflow]
+    return [TrajectoryWorkflow, EscalationWorkflow, DigestWorkflow, DispatchWorkflow]
 
 
 def activities(container: Container) -> Sequence[Callable[..., Any]]:
     notify = NotificationActivities(
         container.notifications.notifier, container.notifications.digests
     )
-    return [*EscalationActivities(container.engine).all(), *notify.all()]
+    trajectory = TrajectoryActivities(container.engine)
+    return [
+        trajectory.resolve_recipients,
+        trajectory.project_trajectory,
+        *EscalationActivities(container.engine).all(),
+        *notify.all(),
+    ]
 
 
 def build_worker(client: Client, container: Container, *, task_queue: str | None = None) -> Worker:
