@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata and alembic see them all."""
 
+from store.accounts import ApiToken, SignInToken, WebSession
 from store.audit import AuditEntry
 from store.directory import (
     Channel,
@@ -28,6 +29,7 @@ from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, ConsentStatus, Guardian, TrustedPerson, Youth
 
 __all__ = [
+    "ApiToken", "SignInToken", "WebSession",
     "ActionToken", "AuditEntry", "Channel", "Consent", "ConsentKind", "ConsentStatus",
     "ContactMethod", "Escalation", "EscalationCall", "EscalationPolicy", "EscalationStatus",
     "Guardian", "Meta", "Organisation", "OrganisationKind", "OutboxMessage", "OutboxStatus",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:10:01.573502
+Create Date: 2026-11-28 23:33:13.448118
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,15 @@ def upgrade() -> None:
     sa.Column('expires_at', store.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('used_at', store.base.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('jti')
+    )
+    op.create_table('apitoken',
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('revoked_at', store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('token_hash')
     )
     op.create_table('auditentry',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -127,7 +136,7 @@ def upgrade() -> None:
     sa.Column('body_text', sa.Text(), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=True),
     sa.Column('urgent', sa.Boolean(), nullable=False),
-    sa.Column('status', sa.Enum('pending', 'scheduled', 'sent', 'delivered', 'failed', 'suppressed', name='outboxstatus', native_enum=False, length=40), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'scheduled', 'sending', 'sent', 'delivered', 'failed', 'suppressed', name='outboxstatus', native_enum=False, length=40), nullable=False),
     sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('provider_message_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -292,6 +301,18 @@ def upgrade() -> None:
     with op.batch_alter_table('rotationoverride', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rotationoverride_rotation_id'), ['rotation_id'], unique=False)
 
+    op.create_table('signintoken',
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('professional_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('expires_at', store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['professional_id'], ['professional.id'], ),
+    sa.PrimaryKeyConstraint('token_hash')
+    )
+    with op.batch_alter_table('signintoken', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signintoken_professional_id'), ['professional_id'], unique=False)
+
     op.create_table('trajectory',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('youth_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -354,6 +375,18 @@ def upgrade() -> None:
     with op.batch_alter_table('trustedperson', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trustedperson_youth_id'), ['youth_id'], unique=False)
 
+    op.create_table('websession',
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('professional_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('expires_at', store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['professional_id'], ['professional.id'], ),
+    sa.PrimaryKeyConstraint('token_hash')
+    )
+    with op.batch_alter_table('websession', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_websession_professional_id'), ['professional_id'], unique=False)
+
     op.create_table('task',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('trajectory_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -391,6 +424,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_task_owner_organisation_id'))
 
     op.drop_table('task')
+    with op.batch_alter_table('websession', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_websession_professional_id'))
+
+    op.drop_table('websession')
     with op.batch_alter_table('trustedperson', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_trustedperson_youth_id'))
 
@@ -406,6 +443,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_trajectory_case_director_id'))
 
     op.drop_table('trajectory')
+    with op.batch_alter_table('signintoken', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signintoken_professional_id'))
+
+    op.drop_table('signintoken')
     with op.batch_alter_table('rotationoverride', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rotationoverride_rotation_id'))
 
@@ -474,5 +515,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_subject')
 
     op.drop_table('auditentry')
+    op.drop_table('apitoken')
     op.drop_table('actiontoken')
     # ### end Alembic commands ###
