@@ -79,7 +79,7 @@ def check(session: Session, request: EnrollmentRequest, timeline: Timeline, toda
         problems.append("vso_profile: required for a VSO pupil")
     if request.case_director_id and session.get(Professional, request.case_director_id) is None:
         problems.append(f"case_director_id: unknown professional {request.case_director_id!r}")
-    known = {rule.id for rule in timeline.task}
+    known = {rule.id for rule in timeline.task} | {"aftercare_checkin"}
     for rule_id in request.done_before_enrollment:
         if rule_id not in known:
             problems.append(f"done_before_enrollment: unknown task {rule_id!r}")

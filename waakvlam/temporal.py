@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.service import TLSConfig
 
 from config.settings import Settings
+from waakvlam.codec import EncryptionCodec
 
 
 def find_binary(name: str) -> Path:
@@ -28,9 +31,16 @@ def find_binary(name: str) -> Path:
     return Path(found)
 
 
-def data_converter() -> DataConverter:
-    """The one converter for clients and workers alike (dates and pydantic models)."""
-    return pydantic_data_converter
+def data_converter(keys: Settings | Mapping[str, bytes]) -> DataConverter:
+    """The one converter for clients and workers alike: pydantic models and dates on the wire,
+    every payload AES-GCM encrypted (the last key encrypts, all decrypt), and failure messages
+    and stack traces moved into an encrypted payload too."""
+    key_map = keys.payload_key_map if isinstance(keys, Settings) else dict(keys)
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(key_map),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -51,7 +61,7 @@ async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(),
+        data_converter=data_converter(settings),
         tls=tls_config(settings),
     )
 

@@ -1,0 +1,1 @@
+"""Subcommands of the ``waakvlam`` command line, one module each."""

