@@ -102,6 +102,7 @@ STORIES = (
         Leaver(2, "decision_chosen"),
         Leaver(1, "decision_chosen"),
         Leaver(1, "decision"),
+        Leaver(3, "decision_chosen", 16),
     ]
     + [Leaver(0, "handover"), Leaver(0, "handover", 18), Leaver(0, "handover")]
     + [
