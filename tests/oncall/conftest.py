@@ -10,10 +10,11 @@ webhook (``/webhooks/cm/inbound``), the inbound router hands it to the on-call S
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -79,6 +81,7 @@ class World:
     replies: OncallSmsReplies
     coordinator: str
     trajectory_id: str
+    started: list[str] = field(default_factory=list)
 
     async def call(
         self,
@@ -98,7 +101,20 @@ class World:
                 urgency=Urgency.immediate,
             ),
         )
+        self.started.append(receipt.workflow_id)
         return self.env.client.get_workflow_handle_for(EscalationWorkflow.run, receipt.workflow_id)
+
+    async def close_all(self) -> None:
+        """Leave nothing running on the shared test server: resolve what is still open and
+        await each result, one at a time (terminating instead, or leaving workflows waiting,
+        stalls the time-skipping server's next sleep)."""
+        for workflow_id in dict.fromkeys(self.started):
+            handle = self.env.client.get_workflow_handle_for(EscalationWorkflow.run, workflow_id)
+            described = await handle.describe()
+            if described.status is WorkflowExecutionStatus.RUNNING:
+                with contextlib.suppress(RPCError, WorkflowUpdateFailedError):
+                    await self.resolve(handle)
+                await handle.result()
 
     async def sleep(self, minutes: float) -> None:
         await self.env.sleep(timedelta(minutes=minutes))
@@ -217,7 +233,7 @@ async def world(
                 activities=[*escalation.all(), notify.send_notification],
                 activity_executor=executor,
             ):
-                yield World(
+                world = World(
                     env=workflow_env,
                     engine=sqlite_engine,
                     settings=settings,
@@ -230,6 +246,8 @@ async def world(
                     coordinator=coordinator,
                     trajectory_id=f"trj_{secrets.token_hex(8)}",
                 )
+                yield world
+                await world.close_all()
         await web.aclose()
 
 
