@@ -1,0 +1,134 @@
+"""The read model written by the trajectory's activities, on SQLite and PostgreSQL: projections
+are upserts guarded by version, and roles resolve through the directory."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from activities.trajectory import project, resolve
+from config.domain import Phase, Role, SchoolType, TaskKind
+from store.directory import PersonKind, Professional, RoleAssignment
+from store.trajectories import TaskRow, TaskStatus, Trajectory
+from store.youth import Consent, ConsentKind, ConsentStatus, Guardian, Youth
+from tests.factories import build_region
+from workflows.trajectory_models import Consents, ProjectedTask, Projection, ResolveRecipient
+
+AT = datetime(2026, 9, 1, 9, tzinfo=UTC)
+
+
+def seed(engine: Engine) -> None:
+    region = build_region(engine)
+    with Session(engine) as session:
+        session.add(
+            Youth(
+                id="yth_1",
+                first_name="Ada",
+                last_name="Peters",
+                birth_date=date(2009, 5, 1),
+                school_id=region.school_id,
+                school_ref="1",
+                school_type=SchoolType.pro,
+            )
+        )
+        session.flush()
+        session.add(
+            Trajectory(
+                id="trj_1",
+                youth_id="yth_1",
+                workflow_id="trajectory-trj_1",
+                school_id=region.school_id,
+                school_type=SchoolType.pro,
+                timeline_id="default",
+                timeline_version=1,
+                leave_date=date(2027, 7, 1),
+            )
+        )
+        session.add(Guardian(id="grd_1", youth_id="yth_1", first_name="Piet", last_name="Peters"))
+        session.commit()
+
+
+def projection(version: int, status: TaskStatus, phase: Phase = Phase.orientation) -> Projection:
+    return Projection(
+        trajectory_id="trj_1",
+        version=version,
+        phase=phase,
+        closed=False,
+        closed_reason=None,
+        destination=None,
+        destination_organisation_id=None,
+        case_director_id="pro_case_director",
+        next_contact_id=None,
+        timeline_id="default",
+        timeline_version=1,
+        next_due_task="case_meeting",
+        next_due_date=date(2027, 1, 1),
+        overdue_count=1,
+        last_contact_at=None,
+        no_destination=True,
+        consent_pending=False,
+        waakvlam=False,
+        safety_net=False,
+        consents=Consents(data_sharing=ConsentStatus.given),
+        tasks=[
+            ProjectedTask(
+                key="case_meeting",
+                rule_id="case_meeting",
+                kind=TaskKind.task,
+                role=Role.case_director,
+                owner_id="pro_case_director",
+                due=date(2027, 1, 1),
+                status=status,
+                escalated=False,
+                completed_at=None,
+                completed_by=None,
+                reason=None,
+            )
+        ],
+        at=AT,
+    )
+
+
+def test_projections_upsert_and_ignore_older_versions(engine: Engine) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        assert project(session, projection(3, TaskStatus.overdue))
+        session.commit()
+        assert project(session, projection(5, TaskStatus.done, Phase.decision))
+        session.commit()
+        assert not project(session, projection(4, TaskStatus.open)), "a stale write is ignored"
+        session.commit()
+    with Session(engine) as session:
+        row = session.get(Trajectory, "trj_1")
+        assert row is not None and row.projected_version == 5 and row.phase is Phase.decision
+        task = session.exec(select(TaskRow)).one()
+        assert (task.id, task.status) == ("trj_1:case_meeting", TaskStatus.done)
+        consent = session.exec(select(Consent)).one()
+        assert (consent.kind, consent.status) == (ConsentKind.data_sharing, ConsentStatus.given)
+
+
+def test_roles_resolve_through_the_directory_school_first(engine: Engine) -> None:
+    seed(engine)
+    request = ResolveRecipient(
+        trajectory_id="trj_1", role=Role.mentor, youth_id="yth_1", school_id="org_school"
+    )
+    with Session(engine) as session:
+        assert [r.id for r in resolve(session, request)] == ["pro_mentor"]
+        # A region-wide mentor does not beat the school's own; an inactive one is skipped.
+        session.add(RoleAssignment(professional_id="pro_spare", role=Role.mentor))
+        mentor = session.get(Professional, "pro_mentor")
+        assert mentor is not None
+        mentor.active = False
+        session.add(mentor)
+        session.commit()
+        assert [r.id for r in resolve(session, request)] == ["pro_spare"]
+        guardians = resolve(session, request.model_copy(update={"role": Role.legal_representative}))
+        assert [(r.kind, r.id) for r in guardians] == [(PersonKind.guardian, "grd_1")]
+        # No destination contact yet: the case director keeps the check-in.
+        nxt = resolve(
+            session,
+            request.model_copy(update={"role": Role.next_contact, "case_director_id": "pro_x"}),
+        )
+        assert [r.id for r in nxt] == ["pro_x"]
