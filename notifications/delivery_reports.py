@@ -95,7 +95,9 @@ def apply_report(session: Session, report: DeliveryReport, now: datetime) -> int
     if report.provider_message_id and not row.provider_message_id:
         row.provider_message_id = report.provider_message_id
     row.provider = row.provider or report.provider
-    if row.status is OutboxStatus.sending:
+    unknown = row.status is OutboxStatus.failed and row.last_error == "outcome_unknown"
+    if row.status is OutboxStatus.sending or (unknown and report.state is not DeliveryState.failed):
+        # The report settles a row whose outcome we could not record (a crash or a timeout).
         row.status, row.sent_at, row.last_error = OutboxStatus.sent, now, None
     if report.state is DeliveryState.delivered and row.status is not OutboxStatus.failed:
         row.status, row.delivered_at = OutboxStatus.delivered, now

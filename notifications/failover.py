@@ -34,12 +34,18 @@ def result_of(rows: list[OutboxMessage]) -> NotifyResult:
     return NotifyResult(outcome=NotifyOutcome.failed, outbox_ids=ids, reason=last.last_error)
 
 
-def fail_over(session: Session, row: OutboxMessage, code: str, now: datetime) -> NotifyResult | int:
-    """Mark ``row`` failed (audited), stop using its address, and return the id of the pending
+def fail_over(
+    session: Session, row: OutboxMessage, code: str, now: datetime, *, opted_out: bool = False
+) -> NotifyResult | int:
+    """Mark ``row`` failed (audited) and stop using its address, or, when the number has opted
+    out of SMS since the row was written, mark it suppressed; then return the id of the pending
     failover row to deliver, or the final result when there is no other channel."""
     assert row.id is not None
-    outbox.mark_failed(session, row, code, now)
-    outbox.disable_address(session, row, code)
+    if opted_out:
+        outbox.mark_suppressed(session, row.id, code)
+    else:
+        outbox.mark_failed(session, row, code, now)
+        outbox.disable_address(session, row, code)
     other = Channel.email if row.channel is Channel.sms else Channel.sms
     base = outbox.base_of(row.idempotency_key)
     key = outbox.row_key(base, other)
@@ -49,7 +55,8 @@ def fail_over(session: Session, row: OutboxMessage, code: str, now: datetime) ->
     addressee = find_addressee(session, Recipient(kind=row.recipient_kind, id=row.recipient_id))
     address = addressee.on(other) if addressee is not None else None
     if address is None:
-        return NotifyResult(outcome=NotifyOutcome.failed, outbox_ids=[row.id], reason=code)
+        outcome = NotifyOutcome.suppressed if opted_out else NotifyOutcome.failed
+        return NotifyResult(outcome=outcome, outbox_ids=[row.id], reason=code)
     copy = failover_copy(row, key, address)
     session.add(copy)
     session.commit()

@@ -146,6 +146,8 @@ class Notifier:
             if row.status is OutboxStatus.sending:
                 return await asyncio.to_thread(self._unresolved, row, now)
             return result_of([row])
+        if row.channel is Channel.sms and await asyncio.to_thread(self._opted_out, row.address):
+            return await self._failed(row, "sms_opted_out", now, opted_out=True)
         try:
             receipt = await self._send(row)
         except TemporaryFailure as failure:
@@ -179,8 +181,10 @@ class Notifier:
                           row.body_html or f"<p>{escape(row.body_text)}</p>", ref)
         )  # fmt: skip
 
-    async def _failed(self, row: OutboxMessage, code: str, now: datetime) -> NotifyResult:
-        follow_up = await asyncio.to_thread(self._fail_and_fail_over, row, code, now)
+    async def _failed(
+        self, row: OutboxMessage, code: str, now: datetime, *, opted_out: bool = False
+    ) -> NotifyResult:
+        follow_up = await asyncio.to_thread(self._fail_and_fail_over, row, code, now, opted_out)
         if isinstance(follow_up, NotifyResult):
             return follow_up
         result = await self.deliver(follow_up, now)
@@ -222,7 +226,11 @@ class Notifier:
         raise RetryLater("outcome_unknown", self.policy.unknown_outcome_wait.total_seconds())
 
     def _fail_and_fail_over(
-        self, row: OutboxMessage, code: str, now: datetime
+        self, row: OutboxMessage, code: str, now: datetime, opted_out: bool
     ) -> NotifyResult | int:
         with Session(self.engine) as session:
-            return fail_over(session, row, code, now)
+            return fail_over(session, row, code, now, opted_out=opted_out)
+
+    def _opted_out(self, address: str) -> bool:
+        with Session(self.engine) as session:
+            return outbox.sms_opted_out(session, address)

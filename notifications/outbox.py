@@ -143,6 +143,23 @@ def mark_failed(session: Session, row: OutboxMessage, code: str, now: datetime) 
     session.commit()
 
 
+def mark_suppressed(session: Session, row_id: int, code: str) -> None:
+    _update(session, row_id, [], status=OutboxStatus.suppressed, last_error=code[:500])
+
+
+def sms_opted_out(session: Session, address: str) -> bool:
+    """Whether anyone with this number has sent STOP (and not START since)."""
+    return (
+        session.exec(
+            select(ContactMethod.id)
+            .where(ContactMethod.channel == Channel.sms)
+            .where(ContactMethod.address == address)
+            .where(col(ContactMethod.sms_opted_out_at).is_not(None))
+        ).first()
+        is not None
+    )
+
+
 def disable_address(session: Session, row: OutboxMessage, code: str) -> None:
     """A provider said this address will never work: stop using it until someone fixes it."""
     methods = session.exec(

@@ -121,3 +121,27 @@ def test_long_business_keys_are_hashed_within_the_column() -> None:
     key = outbox.row_key("x" * 300, Channel.email)
     assert len(key) <= outbox.KEY_LIMIT and key.endswith("|email")
     assert outbox.base_of(key) == outbox.base_of(outbox.row_key("x" * 300, Channel.sms))
+
+
+async def test_a_late_delivery_report_settles_a_message_given_up_as_unknown(
+    world_factory: Callable[..., World],
+) -> None:
+    world = world_factory(
+        "cm", http_timeout_seconds=0.2, policy=SendPolicy(unknown_outcome_checks=1)
+    )
+    world.gateway.hang_next(0.4)
+    with pytest.raises(RetryLater):
+        await world.services.notifier.notify(PAGE, WORKDAY)
+    assert (await world.services.notifier.notify(PAGE, WORKDAY)).reason == "outcome_unknown"
+    await asyncio.sleep(0.3)
+    [handed_over] = world.gateway.messages
+    async with web_client(world) as client:
+        await world.gateway.report(
+            handed_over, "delivered", url=f"{world.settings.public_base_url}/webhooks/cm/status",
+            client=client,
+        )  # fmt: skip
+    [row] = outbox_rows(world.engine)
+    assert row.status is OutboxStatus.delivered and row.last_error is None
+    assert (
+        await world.services.notifier.notify(PAGE, WORKDAY)
+    ).outcome is NotifyOutcome.already_sent

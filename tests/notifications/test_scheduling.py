@@ -7,10 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session, select
+
 from notifications.dispatch import dispatch_scheduled
 from notifications.requests import MessageKind, NotifyOutcome
 from notifications.timing import SendPolicy
-from store.directory import PersonKind
+from store.directory import ContactMethod, PersonKind
 from store.outbox import OutboxStatus
 from tests.notifications.conftest import (
     ANNA_SMS,
@@ -129,3 +131,23 @@ async def test_todays_digest_does_not_take_tomorrows_items(world: World) -> None
     await world.services.notifier.notify(request(to="pro_cas"), WORKDAY)
     report = await world.services.digests.send_daily_digests(date(2027, 3, 9), WORKDAY)
     assert report.sent == 0 and world.smtp.messages == []
+
+
+async def test_a_stop_received_while_a_message_waits_is_honoured_at_dispatch(
+    world: World,
+) -> None:
+    notifier = world.services.notifier
+    checkin = request(MessageKind.checkin_request, to="yth_sanne", person=PersonKind.youth,
+                      reference="checkin@0d")  # fmt: skip
+    assert (await notifier.notify(checkin, EVENING)).outcome is NotifyOutcome.scheduled
+    with Session(world.engine) as session:
+        method = session.exec(select(ContactMethod).where(ContactMethod.address == SANNE_SMS)).one()
+        method.sms_opted_out_at = EVENING
+        session.commit()
+
+    report = await dispatch_scheduled(notifier, datetime(2027, 3, 10, 9, 0, tzinfo=AMS))
+
+    assert report.outcomes == {1: "suppressed"}
+    assert world.gateway.messages == []
+    [row] = outbox_rows(world.engine)
+    assert (row.status, row.last_error) == (OutboxStatus.suppressed, "sms_opted_out")
