@@ -15,14 +15,14 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from notifications import links
-from store import contact_verification, escalations
-from store.directory import ContactMethod
+from store import escalations
 from store.oncall import Escalation
 from store.rotations import who_is_on_call
 from waakvlam.container import Container
 from web import oncall_actions
 from web.oncall_actions import AckAnswer, NoPolicy
 from web.oncall_sms import SmsSender
+from web.oncall_verification import verification_router
 from workflows.escalation_effects import ACK_LINK_PURPOSE
 from workflows.escalation_models import (
     AckVia,
@@ -58,10 +58,6 @@ class ProfessionalBody(BaseModel):
 class ResolveBody(BaseModel):
     outcome: Outcome
     professional_id: str | None = Field(default=None, max_length=40)
-
-
-class CodeBody(BaseModel):
-    code: str = Field(min_length=4, max_length=12)
 
 
 def _answer(answer: AckAnswer) -> dict[str, Any]:
@@ -223,37 +219,7 @@ def oncall_router(
             people = who_is_on_call(session, rotation_id=rotation_id, at=moment)
         return {"rotation_id": rotation_id, "at": moment.isoformat(), "on_call": people}
 
-    @router.post("/contacts/{contact_id}/verification", status_code=202)
-    async def send_verification_code(contact_id: int) -> Any:
-        if sms is None:
-            raise HTTPException(503, "SMS is not configured")
-        with Session(engine) as session:
-            contact = session.get(ContactMethod, contact_id)
-            if contact is None:
-                raise HTTPException(404, "unknown contact method")
-            try:
-                code = contact_verification.start_verification(session, contact, secret=secret)
-            except ValueError as exc:
-                raise HTTPException(422, "not a mobile number") from exc
-            address = contact.address
-            session.commit()
-        await sms.send_text(address, verification_text(code))
-        return {"status": "code_sent"}
-
-    @router.post("/contacts/{contact_id}/verification/confirm")
-    def confirm_verification(contact_id: int, body: CodeBody) -> Any:
-        with Session(engine) as session:
-            contact = session.get(ContactMethod, contact_id)
-            if contact is None:
-                raise HTTPException(404, "unknown contact method")
-            ok = contact_verification.confirm(
-                session, contact, body.code, secret=secret, now=datetime.now(UTC)
-            )
-            session.commit()
-        if not ok:
-            raise HTTPException(422, "wrong code")
-        return {"status": "verified"}
-
+    router.include_router(verification_router(container, sms))
     return router
 
 
@@ -263,7 +229,3 @@ def ack_link_subject(subject: dict[str, str]) -> tuple[str, str]:
     escalation_id = subject.get("reference", "").partition(":")[0]
     kind, _, professional_id = subject.get("recipient", "").partition(":")
     return (escalation_id, professional_id if kind == "professional" else "")
-
-
-def verification_text(code: str) -> str:
-    return f"Waakvlam: je code is {code}. Stuur deze code terug om je nummer te bevestigen."

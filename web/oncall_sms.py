@@ -82,9 +82,7 @@ class OncallSmsReplies:
         if ack_code and await self._acknowledge(sender, ack_code):
             return True
         with Session(self.engine) as session:
-            answer = contact_verification.note_unrecognised_reply(
-                session, sender, now=self.clock()
-            )
+            answer = contact_verification.note_unrecognised_reply(session, sender, now=self.clock())
             session.commit()
         if answer:
             await self.sms.send_text(sender, HELP_TEXT)
