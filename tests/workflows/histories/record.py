@@ -1,0 +1,120 @@
+"""Record the histories the replay test checks: ``python -m tests.workflows.histories.record``.
+
+Run it only when a new version of ``TrajectoryWorkflow`` ships, to add that version's histories
+(give them a new file name); never re-record the old ones, they are what running trajectories look
+like. Each scenario runs on a time-skipping server with the real trajectory activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import tempfile
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.worker import Worker
+
+from activities.trajectory import TrajectoryActivities
+from config.domain import CheckinStatus, Destination, Role
+from config.settings import DEFAULT_TIMELINE
+from config.timeline import load_timeline
+from store.db import make_engine, migrate
+from tests.conftest import start_time_skipping
+from tests.factories import build_region
+from tests.workflows.conftest import Harness, Outbox
+from workflows.trajectory import TrajectoryWorkflow
+from workflows.trajectory_models import (
+    Actor,
+    ChooseDestination,
+    CompleteTask,
+    RecordCheckin,
+)
+
+HERE = Path(__file__).parent
+Scenario = Callable[[Harness, WorkflowHandle], Awaitable[None]]  # type: ignore[type-arg]
+
+
+async def safety_net_and_recovery(h: Harness, handle: WorkflowHandle) -> None:  # type: ignore[type-arg]
+    entries = {e.key: e for e in await handle.query(TrajectoryWorkflow.timeline)}
+    await h.advance_to(entries["destination_confirmed"].due + timedelta(days=1))
+    await handle.execute_update(
+        TrajectoryWorkflow.choose_destination,
+        ChooseDestination(
+            actor_id="pro_case_director",
+            destination=Destination.pathway,
+            next_contact_id=h.region.holder(Role.jobcoach),
+        ),
+    )
+    await h.advance_to(entries["checkin_1m"].due)
+    await handle.execute_update(
+        TrajectoryWorkflow.record_checkin,
+        RecordCheckin(task_key="checkin_1m", actor_id="pro_jobcoach", status=CheckinStatus.at_risk),
+    )
+    await h.advance_to(entries["checkin_3m"].due + timedelta(days=20))
+
+
+async def waakvlam_and_return(h: Harness, handle: WorkflowHandle) -> None:  # type: ignore[type-arg]
+    await handle.execute_update(
+        TrajectoryWorkflow.complete_task,
+        CompleteTask(task_key="future_conversation", actor_id="pro_case_director"),
+    )
+    await handle.execute_update(TrajectoryWorkflow.refuse_guidance, Actor(actor_id="pro_x"))
+    await h.advance_to(await h.today() + timedelta(days=100))
+    await handle.execute_update(TrajectoryWorkflow.ask_help_again, Actor(actor_id="pro_x"))
+    await h.advance_to(await h.today() + timedelta(days=60))
+
+
+SCENARIOS: dict[str, tuple[dict[str, int], Scenario]] = {
+    "v1_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
+    "v1_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
+}
+
+
+async def record(name: str, kwargs: dict[str, int], scenario: Scenario) -> None:
+    env = await start_time_skipping()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/r.db")
+        migrate(engine)
+        region, outbox = build_region(engine), Outbox()
+        queue = f"record-{secrets.token_hex(4)}"
+        acts = TrajectoryActivities(engine)
+        with ThreadPoolExecutor(4) as pool:
+            async with Worker(
+                env.client,
+                task_queue=queue,
+                workflows=[TrajectoryWorkflow],
+                activities=[
+                    acts.resolve_recipients,
+                    acts.project_trajectory,
+                    outbox.send_notification,
+                ],
+                activity_executor=pool,
+            ):
+                h = Harness(
+                    env=env,
+                    engine=engine,
+                    region=region,
+                    outbox=outbox,
+                    task_queue=queue,
+                    timeline=load_timeline(DEFAULT_TIMELINE),
+                )
+                handle = await h.enroll(**kwargs)
+                await scenario(h, handle)
+                history = await handle.fetch_history()
+                await handle.terminate("recorded")
+        engine.dispose()
+    (HERE / f"{name}.json").write_text(history.to_json())
+    await env.shutdown()
+
+
+async def main() -> None:
+    for name, (kwargs, scenario) in SCENARIOS.items():
+        await record(name, kwargs, scenario)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
