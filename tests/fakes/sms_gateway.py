@@ -28,6 +28,7 @@ Controls (all per gateway instance):
 - ``inbound(provider, from_number, to_number, body, url, client=None)``: post an inbound SMS in
   that provider's shape (CM JSON ``{"from": {"number"}, "to": {"number"}, "message": {"text"}}``,
   Twilio form ``From``/``To``/``Body``/``MessageSid``, signed).
+``reset()`` forgets messages and faults, so one gateway can serve many tests.
 ``client`` may be an ``httpx.AsyncClient`` with an ``ASGITransport`` to post into an app without
 a socket; the signature is always computed over ``url`` (the public URL Twilio would sign).
 """
@@ -127,6 +128,12 @@ class SmsGateway:
 
     def mark_invalid(self, number: str) -> None:
         self._faults.invalid.add(e164(number))
+
+    def reset(self) -> None:
+        """Forget messages and faults (to reuse one gateway across tests)."""
+        self.messages = []
+        self.requests = 0
+        self._faults = _Faults()
 
     def inbox(self, number: str) -> list[str]:
         return [m.body for m in self.messages if m.to == e164(number)]

@@ -15,6 +15,7 @@ API:
 - ``require_auth(username, password)``: AUTH PLAIN/LOGIN required, these credentials accepted.
 - ``settings_overrides()``: the ``Settings`` fields that point the product at this server.
 - ``wait_for(count, timeout)``: wait until at least ``count`` messages arrived.
+- ``reset()``: forget everything, so one server can serve many tests.
 """
 
 from __future__ import annotations
@@ -124,6 +125,12 @@ class FakeSmtp:
 
     def accept(self, address: str) -> None:
         self._handler.rejected.pop(address.lower(), None)
+
+    def reset(self) -> None:
+        """Forget messages, rejections and credentials (to reuse one server across tests)."""
+        self._handler.messages.clear()
+        self._handler.rejected.clear()
+        self.credentials = None
 
     def require_auth(self, username: str, password: str) -> None:
         self.credentials = (username, password)

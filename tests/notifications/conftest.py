@@ -35,7 +35,7 @@ from store.directory import (
 from store.outbox import OutboxMessage
 from store.youth import Guardian, Youth
 from tests.fakes.sms_gateway import SmsGateway
-from tests.fakes.smtp import FakeSmtp
+from tests.fakes.smtp import FakeSmtp, running_smtp
 
 AMS = ZoneInfo("Europe/Amsterdam")
 # Tuesday 9 March 2027, 10:00 in Amsterdam: a working moment.
@@ -175,9 +175,37 @@ def notify_engine(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def shared_smtp() -> Iterator[FakeSmtp]:
+    """One SMTP server for the folder, reset before each test (starting one per test is slow)."""
+    yield from running_smtp()
+
+
+@pytest.fixture(scope="session")
+async def shared_gateway() -> AsyncIterator[SmsGateway]:
+    gateway = SmsGateway()
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
+@pytest.fixture
+def smtp(shared_smtp: FakeSmtp) -> FakeSmtp:
+    shared_smtp.reset()
+    return shared_smtp
+
+
+@pytest.fixture
+def gateway(shared_gateway: SmsGateway) -> SmsGateway:
+    shared_gateway.reset()
+    return shared_gateway
+
+
 @pytest.fixture
 async def world_factory(
-    settings: Settings, notify_engine: Engine, smtp_server: FakeSmtp, sms_gateway: SmsGateway
+    settings: Settings, notify_engine: Engine, smtp: FakeSmtp, gateway: SmsGateway
 ) -> AsyncIterator[Callable[..., World]]:
     clients: list[httpx.AsyncClient] = []
     seed_people(notify_engine)
@@ -185,8 +213,8 @@ async def world_factory(
     def make(provider: str = "cm", *, policy: SendPolicy | None = None, **extra: Any) -> World:
         configured = configure(
             settings,
-            **smtp_server.settings_overrides(),
-            **sms_gateway.settings_overrides(provider),
+            **smtp.settings_overrides(),
+            **gateway.settings_overrides(provider),
             **extra,
         )
         http = httpx.AsyncClient(timeout=httpx.Timeout(configured.http_timeout_seconds))
@@ -194,7 +222,7 @@ async def world_factory(
         services = build_notifications(
             configured, notify_engine, http, load_timeline(DEFAULT_TIMELINE), policy=policy
         )
-        return World(notify_engine, configured, services, smtp_server, sms_gateway)
+        return World(notify_engine, configured, services, smtp, gateway)
 
     yield make
     for client in clients:
