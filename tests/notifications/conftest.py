@@ -154,6 +154,12 @@ class World:
     smtp: FakeSmtp
     gateway: SmsGateway
 
+    def gateway_http(self) -> httpx.AsyncClient:
+        """The HTTP client the notification layer of this world uses."""
+        sms = self.services.sms
+        client: httpx.AsyncClient = getattr(sms, "http")  # noqa: B009
+        return client
+
 
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
