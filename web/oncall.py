@@ -2,14 +2,18 @@
 on call, and verifying a mobile number. JSON only; the dashboard pages are another issue.
 
 Routes that talk to Temporal answer 503 when the app was built without a Temporal client.
+Who is acting comes from the app's sign-in, passed in as ``signed_in`` and ``coordinator``
+(each returns the professional id or raises); without them those routes answer 401. The two
+link routes need no sign-in: the signed link is the proof.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from temporalio.client import Client
@@ -37,10 +41,16 @@ from workflows.escalation_models import (
 CALL_LINK_PURPOSE = "oncall_call"  # an employer's link to call for help about one youth
 
 
+Acting = Callable[[Request], str]  # the signed-in professional's id, or raises
+
+
+def _refuse(request: Request) -> str:
+    raise HTTPException(401, "sign in first")
+
+
 class CallBody(BaseModel):
     trajectory_id: str | None = Field(default=None, max_length=40)
-    caller_kind: CallerKind
-    caller_ref: str | None = Field(default=None, max_length=40)
+    caller_kind: CallerKind = CallerKind.partner
     category: HelpCategory
     urgency: Urgency
     policy_id: str | None = Field(default=None, max_length=40)
@@ -51,13 +61,8 @@ class LinkCallBody(BaseModel):
     urgency: Urgency
 
 
-class ProfessionalBody(BaseModel):
-    professional_id: str = Field(max_length=40)
-
-
 class ResolveBody(BaseModel):
     outcome: Outcome
-    professional_id: str | None = Field(default=None, max_length=40)
 
 
 def _answer(answer: AckAnswer) -> dict[str, Any]:
@@ -69,7 +74,12 @@ def _answer(answer: AckAnswer) -> dict[str, Any]:
 
 
 def oncall_router(
-    container: Container, client: Client | None, sms: SmsSender | None = None
+    container: Container,
+    client: Client | None,
+    sms: SmsSender | None = None,
+    *,
+    signed_in: Acting = _refuse,
+    coordinator: Acting = _refuse,
 ) -> APIRouter:
     router = APIRouter(prefix="/oncall", tags=["oncall"])
     engine, settings = container.engine, container.settings
@@ -95,11 +105,13 @@ def oncall_router(
         return {"workflow_id": receipt.workflow_id, "status": "calling"}
 
     @router.post("/calls", status_code=202)
-    async def call_for_help(body: CallBody) -> Any:
+    async def call_for_help(request: Request, body: CallBody) -> Any:
         """A partner or the coordinator calls for help (from the dashboard)."""
+        if body.caller_kind not in (CallerKind.partner, CallerKind.coordinator):
+            raise HTTPException(422, "employers and youth call by their link")
         call = CallForHelp(
             caller_kind=body.caller_kind,
-            caller_ref=body.caller_ref,
+            caller_ref=signed_in(request),
             category=body.category,
             urgency=body.urgency,
         )
@@ -156,18 +168,20 @@ def oncall_router(
         return _answer(answer)
 
     @router.post("/escalations/{escalation_id}/ack")
-    async def acknowledge_from_dashboard(escalation_id: str, body: ProfessionalBody) -> Any:
+    async def acknowledge_from_dashboard(request: Request, escalation_id: str) -> Any:
+        professional_id = signed_in(request)
         answer = await oncall_actions.acknowledge(
             client=temporal(),
             engine=engine,
             escalation_id=escalation_id,
-            professional_id=body.professional_id,
+            professional_id=professional_id,
             via=AckVia.dashboard,
         )
         return _answer(answer)
 
     @router.post("/escalations/{escalation_id}/resolve")
-    async def resolve(escalation_id: str, body: ResolveBody) -> Any:
+    async def resolve(request: Request, escalation_id: str, body: ResolveBody) -> Any:
+        professional_id = signed_in(request)
         if body.outcome is Outcome.expired:
             raise HTTPException(422, "'expired' is set by the system")
         view = await oncall_actions.resolve(
@@ -177,7 +191,7 @@ def oncall_router(
             resolution=Resolve(
                 escalation_id=escalation_id,
                 outcome=body.outcome,
-                professional_id=body.professional_id,
+                professional_id=professional_id,
             ),
         )
         if view is None:
@@ -185,8 +199,9 @@ def oncall_router(
         return {"outcome": "resolved", "status": view.status.value}
 
     @router.get("/escalations/{escalation_id}/audit")
-    def audit_trail(escalation_id: str) -> Any:
+    def audit_trail(request: Request, escalation_id: str) -> Any:
         """The coordinator's view of what happened, oldest first."""
+        coordinator(request)
         with Session(engine) as session:
             row = session.get(Escalation, escalation_id)
             if row is None:
@@ -211,7 +226,8 @@ def oncall_router(
             }
 
     @router.get("/rotations/{rotation_id}/now")
-    def on_call_now(rotation_id: str, at: datetime | None = None) -> Any:
+    def on_call_now(request: Request, rotation_id: str, at: datetime | None = None) -> Any:
+        signed_in(request)
         moment = at or datetime.now(UTC)
         if moment.tzinfo is None:
             raise HTTPException(422, "give 'at' with a time zone")
@@ -219,7 +235,7 @@ def oncall_router(
             people = who_is_on_call(session, rotation_id=rotation_id, at=moment)
         return {"rotation_id": rotation_id, "at": moment.isoformat(), "on_call": people}
 
-    router.include_router(verification_router(container, sms))
+    router.include_router(verification_router(container, sms, signed_in))
     return router
 
 

@@ -4,10 +4,11 @@ number is not paged by SMS."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -21,18 +22,22 @@ class CodeBody(BaseModel):
     code: str = Field(min_length=4, max_length=12)
 
 
-def verification_router(container: Container, sms: SmsSender | None) -> APIRouter:
+def verification_router(
+    container: Container, sms: SmsSender | None, signed_in: Callable[[Request], str]
+) -> APIRouter:
+    """A jobcoach verifies their own number (signed in); nobody else can."""
     router = APIRouter()
     engine = container.engine
     secret = container.settings.signing_secret.get_secret_value()
 
     @router.post("/contacts/{contact_id}/verification", status_code=202)
-    async def send_verification_code(contact_id: int) -> Any:
+    async def send_verification_code(request: Request, contact_id: int) -> Any:
+        me = signed_in(request)
         if sms is None:
             raise HTTPException(503, "SMS is not configured")
         with Session(engine) as session:
             contact = session.get(ContactMethod, contact_id)
-            if contact is None:
+            if contact is None or contact.person_id != me:
                 raise HTTPException(404, "unknown contact method")
             try:
                 code = contact_verification.start_verification(session, contact, secret=secret)
@@ -44,10 +49,11 @@ def verification_router(container: Container, sms: SmsSender | None) -> APIRoute
         return {"status": "code_sent"}
 
     @router.post("/contacts/{contact_id}/verification/confirm")
-    def confirm_verification(contact_id: int, body: CodeBody) -> Any:
+    def confirm_verification(request: Request, contact_id: int, body: CodeBody) -> Any:
+        me = signed_in(request)
         with Session(engine) as session:
             contact = session.get(ContactMethod, contact_id)
-            if contact is None:
+            if contact is None or contact.person_id != me:
                 raise HTTPException(404, "unknown contact method")
             ok = contact_verification.confirm(
                 session, contact, body.code, secret=secret, now=datetime.now(UTC)

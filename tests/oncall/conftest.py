@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
@@ -170,6 +170,27 @@ def add_mobile(engine: Engine, pid: str, number: str, *, verified: bool = True) 
         return method.id
 
 
+SIGNED_IN = "x-test-professional"  # stands in for the web app's session cookie
+
+
+def signed_in_by_header(request: Request) -> str:
+    who = request.headers.get(SIGNED_IN)
+    if not who:
+        raise HTTPException(401, "sign in first")
+    return who
+
+
+def coordinator_by_header(request: Request) -> str:
+    who = signed_in_by_header(request)
+    if who != "pro_network_coordinator":
+        raise HTTPException(403, "coordinators only")
+    return who
+
+
+def as_(professional_id: str) -> dict[str, str]:
+    return {SIGNED_IN: professional_id}
+
+
 @pytest.fixture
 async def world(
     workflow_env: WorkflowEnvironment,
@@ -209,7 +230,13 @@ async def world(
         app.state.container = AppContainer(settings, sqlite_engine, services)
         app.include_router(webhooks.router)
         app.include_router(
-            oncall_router(app.state.container, workflow_env.client, replies.sms)  # type: ignore[arg-type]
+            oncall_router(
+                app.state.container,  # type: ignore[arg-type]
+                workflow_env.client,
+                replies.sms,
+                signed_in=signed_in_by_header,
+                coordinator=coordinator_by_header,
+            )
         )
         web = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
 
@@ -255,4 +282,4 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "policy(repeat, steps): the escalation policy of a test")
 
 
-__all__ = ["FakePhone", "World", "add_mobile"]
+__all__ = ["FakePhone", "World", "add_mobile", "as_"]

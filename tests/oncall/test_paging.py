@@ -6,7 +6,8 @@ import pytest
 from sqlmodel import Session, select
 
 from store.oncall import EscalationCall
-from tests.oncall.conftest import World
+from tests.oncall.conftest import World, as_
+from workflows.escalation import EscalationWorkflow
 from workflows.escalation_models import CallerKind
 
 
@@ -44,13 +45,13 @@ async def test_no_ack_pages_the_backup_then_the_coordinator(world: World) -> Non
     assert await coordinator.expect_page() == code
     escalation_id = await world.escalation_id(handle)
     answer = await world.web.post(
-        f"/oncall/escalations/{escalation_id}/ack", json={"professional_id": world.coordinator}
+        f"/oncall/escalations/{escalation_id}/ack", headers=as_(world.coordinator)
     )
     assert answer.json()["outcome"] == "acknowledged"
     await anna.expect_sms("opgepakt", code)  # the others hear it is taken
     await bob.expect_sms("opgepakt", code)
     again = await world.web.post(
-        f"/oncall/escalations/{escalation_id}/ack", json={"professional_id": "pro_bram"}
+        f"/oncall/escalations/{escalation_id}/ack", headers=as_("pro_bram")
     )
     assert again.json() == {
         "outcome": "already_acknowledged",
@@ -155,4 +156,47 @@ async def test_a_second_sms_ack_hears_who_already_took_it(world: World) -> None:
     await anna.expect_sms("opgepakt")
     await anna.reply(f"OK {code}")
     await anna.expect_sms("al opgepakt door Bob")
+    world.phones.assert_no_surprises()
+
+
+async def test_the_web_routes_need_a_signed_in_person_and_the_audit_a_coordinator(
+    world: World,
+) -> None:
+    body = {"trajectory_id": world.trajectory_id, "category": "absence", "urgency": "today"}
+    assert (await world.web.post("/oncall/calls", json=body)).status_code == 401
+    started = await world.web.post("/oncall/calls", json=body, headers=as_("pro_mentor"))
+    assert started.status_code == 202
+    world.started.append(started.json()["workflow_id"])
+    code = await world.phones["anna"].expect_page()
+    handle = world.env.client.get_workflow_handle_for(
+        EscalationWorkflow.run, started.json()["workflow_id"]
+    )
+    escalation_id = await world.escalation_id(handle)
+    await world.sleep(1)  # the page is recorded just after it is sent
+    audit_url = f"/oncall/escalations/{escalation_id}/audit"
+    assert (await world.web.get(audit_url, headers=as_("pro_anna"))).status_code == 403
+    trail = (await world.web.get(audit_url, headers=as_(world.coordinator))).json()
+    assert [e["action"] for e in trail["entries"]] == ["created", "paged"]
+    assert trail["entries"][0]["actor_id"] == "pro_mentor"
+    assert trail["entries"][1]["detail"]["channel"] == "sms"
+    now = await world.web.get("/oncall/rotations/rot_jobcoach/now", headers=as_("pro_anna"))
+    assert now.json()["on_call"] == ["pro_anna"]
+    resolved = await world.web.post(
+        f"/oncall/escalations/{escalation_id}/resolve",
+        json={"outcome": "withdrawn"},
+        headers=as_("pro_mentor"),
+    )
+    assert resolved.json()["outcome"] == "resolved"
+    result = await handle.result()
+    assert (result.status.value, result.outcome and result.outcome.value) == (
+        "resolved",
+        "withdrawn",
+    )
+    again = await world.web.post(
+        f"/oncall/escalations/{escalation_id}/resolve",
+        json={"outcome": "visited"},
+        headers=as_("pro_mentor"),
+    )
+    assert again.json()["outcome"] == "already_closed"
+    del code
     world.phones.assert_no_surprises()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from store.oncall import OverrideKind, RotationOverride, SmsReplyThrottle
-from tests.oncall.conftest import World, add_mobile
+from tests.oncall.conftest import World, add_mobile, as_
 from tests.oncall.world import add_professional
 from workflows.escalation import EscalationWorkflow
 
@@ -39,7 +39,14 @@ async def test_a_new_number_is_paged_by_sms_only_after_it_is_verified(world: Wor
         session.commit()
     contact_id = add_mobile(world.engine, "pro_dirk", "+31600000042", verified=False)
     dirk = world.phones.add("dirk", "+31600000042")
-    sent = await world.web.post(f"/oncall/contacts/{contact_id}/verification")
+    assert (await world.web.post(f"/oncall/contacts/{contact_id}/verification")).status_code == 401
+    other = await world.web.post(
+        f"/oncall/contacts/{contact_id}/verification", headers=as_("pro_anna")
+    )
+    assert other.status_code == 404  # only your own number
+    sent = await world.web.post(
+        f"/oncall/contacts/{contact_id}/verification", headers=as_("pro_dirk")
+    )
     assert sent.status_code == 202
     body = await dirk.expect_sms("code")
     code = re.search(r"\b(\d{6})\b", body)
@@ -64,7 +71,9 @@ async def test_a_new_number_is_paged_by_sms_only_after_it_is_verified(world: Wor
     assert len(world.mails_to("pro_dirk")) == 1  # unverified: the page went by email
     dirk.assert_no_more()
     wrong = await world.web.post(
-        f"/oncall/contacts/{contact_id}/verification/confirm", json={"code": "000000"}
+        f"/oncall/contacts/{contact_id}/verification/confirm",
+        json={"code": "000000"},
+        headers=as_("pro_dirk"),
     )
     assert wrong.status_code == 422
     await dirk.reply(code.group(1))
