@@ -12,8 +12,8 @@ from sqlmodel import Session, SQLModel, select
 
 import store.models  # noqa: F401  (every table)
 from config.domain import SchoolType
-from store.directory import Organisation, OrganisationKind
 from store.db import migrate
+from store.directory import Organisation, OrganisationKind
 from store.youth import Youth
 
 EXPECTED_TABLES = {
