@@ -97,7 +97,9 @@ class Notifier:
         addressee = find_addressee(session, request.recipient)
         if addressee is None:
             return NotifyResult(outcome=NotifyOutcome.suppressed, reason="recipient_unknown")
-        blocked = consent_block(session, addressee, local_date(now, self.hours))
+        blocked = consent_block(
+            session, addressee, local_date(now, self.hours), request.trajectory_id
+        )
         if blocked is not None:
             return NotifyResult(outcome=NotifyOutcome.suppressed, reason=blocked)
         urgent = is_urgent(request.kind, request.urgent)

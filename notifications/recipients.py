@@ -1,8 +1,8 @@
 """Who a message goes to, looked up at send time: first name, language, usable contact methods,
 and whether consent allows this person to hear about this youth at all.
 
-``consent_block`` is the one place the consent rule lives (DESIGN.md section 7), so the privacy
-work can extend it.
+``consent_block`` applies the one consent rule (:mod:`store.disclosure`, DESIGN.md section 7)
+to every message.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 from config.domain import Language
 from notifications.requests import Recipient
 from store.directory import Channel, ContactMethod, PersonKind, Professional
-from store.youth import Consent, ConsentKind, ConsentStatus, Guardian, TrustedPerson, Youth
+from store.disclosure import disclosure_block, youth_of_trajectory
+from store.youth import Guardian, TrustedPerson, Youth
 
 
 @dataclass(frozen=True)
@@ -82,27 +83,21 @@ def _usable(method: ContactMethod) -> bool:
     return not (method.channel is Channel.sms and method.sms_opted_out_at is not None)
 
 
-def age_on(birth_date: date, day: date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
-def consent_block(session: Session, addressee: Addressee, today: date) -> str | None:
+def consent_block(
+    session: Session, addressee: Addressee, today: date, trajectory_id: str | None = None
+) -> str | None:
     """A reason code when consent forbids telling this person about their youth, else None.
 
-    From 18 a parent or guardian is a third party: they hear nothing unless the youth gave the
-    ``parents_involved`` consent.
+    The rule itself is :func:`store.disclosure.disclosure_block` (also used for page views):
+    from 18 a parent hears nothing without the ``parents_involved`` consent; a partner outside
+    the youth's case team hears nothing when data sharing is refused or expired. A professional's
+    youth is the one of the message's trajectory.
     """
-    if addressee.kind is not PersonKind.guardian or addressee.youth_id is None:
+    youth_id = addressee.youth_id
+    if addressee.kind is PersonKind.professional:
+        youth_id = youth_of_trajectory(session, trajectory_id)
+    if youth_id is None:
         return None
-    youth = session.get(Youth, addressee.youth_id)
-    if youth is None or youth.purged_at is not None:
-        return "youth_unknown"
-    if age_on(youth.birth_date, today) < 18:
-        return None
-    given = session.exec(
-        select(Consent.id)
-        .where(Consent.youth_id == youth.id)
-        .where(Consent.kind == ConsentKind.parents_involved)
-        .where(Consent.status == ConsentStatus.given)
-    ).first()
-    return None if given is not None else "no_parent_consent"
+    return disclosure_block(
+        session, person_kind=addressee.kind, person_id=addressee.id, youth_id=youth_id, today=today
+    )

@@ -1,11 +1,17 @@
-"""The audit log: append-only, who saw or changed what and when."""
+"""The audit log: append-only, who saw or changed what and when.
+
+Append-only is enforced in the ORM: a flush that would update or delete an :class:`AuditEntry`
+and an ORM ``update()``/``delete()`` on the table raise :class:`AuditLogIsAppendOnly`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, event
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Index, Session, SQLModel
 
 from store.base import created_at
@@ -45,3 +51,25 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+class AuditLogIsAppendOnly(Exception):
+    """Raised when code tries to change or remove an audit entry."""
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _refuse_changes(session: OrmSession, _context: Any, _instances: Any) -> None:
+    for entry in (*session.dirty, *session.deleted):
+        if isinstance(entry, AuditEntry) and (
+            entry in session.deleted or session.is_modified(entry)
+        ):
+            raise AuditLogIsAppendOnly("audit entries are never updated or deleted")
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) == AuditEntry.__tablename__:
+        raise AuditLogIsAppendOnly("audit entries are never updated or deleted")

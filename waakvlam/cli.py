@@ -18,6 +18,9 @@ COMMANDS = (
     "web",
     "timeline",
     "enroll",
+    "purge",
+    "export",
+    "erase",
 )
 
 

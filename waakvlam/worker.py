@@ -11,15 +11,17 @@ from temporalio.worker import Worker
 
 from activities.escalation import EscalationActivities
 from activities.notify import NotificationActivities
+from activities.retention import RetentionActivities
 from activities.trajectory import TrajectoryActivities
 from waakvlam.container import Container
 from workflows.digest import DigestWorkflow, DispatchWorkflow
 from workflows.escalation import EscalationWorkflow
+from workflows.retention import PurgeWorkflow
 from workflows.trajectory import TrajectoryWorkflow
 
 
 def workflows() -> Sequence[type]:
-    return [TrajectoryWorkflow, EscalationWorkflow, DigestWorkflow, DispatchWorkflow]
+    return [TrajectoryWorkflow, EscalationWorkflow, DigestWorkflow, DispatchWorkflow, PurgeWorkflow]
 
 
 def activities(container: Container) -> Sequence[Callable[..., Any]]:
@@ -32,6 +34,9 @@ def activities(container: Container) -> Sequence[Callable[..., Any]]:
         trajectory.project_trajectory,
         *EscalationActivities(container.engine).all(),
         *notify.all(),
+        RetentionActivities(
+            container.engine, container.settings.retention_months
+        ).purge_expired_trajectories,
     ]
 
 
