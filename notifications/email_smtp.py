@@ -62,6 +62,13 @@ class SmtpEmail:
                     self.settings.smtp_username, self.settings.smtp_password.get_secret_value()
                 )
             await smtp.mail(sender)
+        except aiosmtplib.SMTPResponseException as exc:
+            # Refused before any recipient was named (TLS or AUTH required, sender refused): our
+            # configuration, not the person's address. Retry; never fail over or disable.
+            raise TemporaryFailure(f"smtp_session_{exc.code}") from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TemporaryFailure(f"smtp_{type(exc).__name__}") from None
+        try:
             await smtp.rcpt(email.to)
         except aiosmtplib.SMTPResponseException as exc:
             raise _classify(exc.code) from None

@@ -13,6 +13,8 @@ API:
 - ``messages``: every accepted :class:`CapturedMail` in arrival order; ``messages_to(addr)``.
 - ``reject(addr, code=550)``: refuse RCPT TO for that address (550 permanent, 451 temporary).
 - ``require_auth(username, password)``: AUTH PLAIN/LOGIN required, these credentials accepted.
+- ``FakeSmtp(security="starttls"|"tls", tls_context=...)``: require STARTTLS or speak implicit
+  TLS (see ``tests/fakes/tls.py`` for a loopback certificate).
 - ``settings_overrides()``: the ``Settings`` fields that point the product at this server.
 - ``wait_for(count, timeout)``: wait until at least ``count`` messages arrived.
 - ``reset()``: forget everything, so one server can serve many tests.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 import warnings
 from collections.abc import Iterator
@@ -89,7 +92,8 @@ class _Handler:
 
 class _Controller(Controller):
     def __init__(self, handler: _Handler, port: int, fake: FakeSmtp) -> None:
-        super().__init__(handler, hostname="127.0.0.1", port=port)
+        implicit = fake.tls_context if fake.security == "tls" else None
+        super().__init__(handler, hostname="127.0.0.1", port=port, ssl_context=implicit)
         self._fake = fake
 
     def factory(self) -> SMTP:
@@ -102,13 +106,19 @@ class _Controller(Controller):
                 auth_required=fake.credentials is not None,
                 auth_require_tls=False,
                 authenticator=fake._authenticate,
+                tls_context=fake.tls_context if fake.security == "starttls" else None,
+                require_starttls=fake.security == "starttls",
             )
 
 
 class FakeSmtp:
-    def __init__(self) -> None:
+    def __init__(
+        self, *, security: str = "none", tls_context: ssl.SSLContext | None = None
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
+        self.security = security  # "none", "starttls" (required) or "tls" (implicit)
+        self.tls_context = tls_context
         self._handler = _Handler()
         self.credentials: tuple[str, str] | None = None
         self._controller = _Controller(self._handler, self.port, self)
@@ -155,7 +165,7 @@ class FakeSmtp:
             "email_provider": "smtp",
             "smtp_host": self.host,
             "smtp_port": self.port,
-            "smtp_security": "none",
+            "smtp_security": self.security,
         }
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[CapturedMail]:
