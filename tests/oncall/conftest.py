@@ -11,6 +11,7 @@ webhook (``/webhooks/cm/inbound``), the inbound router hands it to the on-call S
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,11 @@ from workflows.escalation_models import (
 )
 
 BASE_URL = "http://waakvlam.test"
+RECORD_TO = (
+    Path(os.environ["WAAKVLAM_RECORD_HISTORIES"])
+    if os.environ.get("WAAKVLAM_RECORD_HISTORIES")
+    else None
+)
 NUMBERS = {pid: f"+316000000{i:02d}" for i, pid in enumerate((*JOBCOACHES, "pro_backup"))}
 
 
@@ -82,6 +88,7 @@ class World:
     coordinator: str
     trajectory_id: str
     started: list[str] = field(default_factory=list)
+    test_name: str = "escalation"
 
     async def call(
         self,
@@ -115,6 +122,10 @@ class World:
                 with contextlib.suppress(RPCError, WorkflowUpdateFailedError):
                     await self.resolve(handle)
                 await handle.result()
+            if RECORD_TO:  # WAAKVLAM_RECORD_HISTORIES=dir: keep histories for the replay test
+                history = await handle.fetch_history()
+                name = f"{self.test_name}-{len(list(RECORD_TO.glob(self.test_name + '*')))}"
+                (RECORD_TO / f"{name}.json").write_text(history.to_json())
 
     async def sleep(self, minutes: float) -> None:
         await self.env.sleep(timedelta(minutes=minutes))
@@ -272,6 +283,7 @@ async def world(
                     replies=replies,
                     coordinator=coordinator,
                     trajectory_id=f"trj_{secrets.token_hex(8)}",
+                    test_name=request.node.name.removeprefix("test_"),
                 )
                 yield world
                 await world.close_all()
