@@ -14,14 +14,25 @@ from web import outbox as dev_outbox
 from web import webhooks
 from web.oncall import oncall_router
 from web.oncall_sms import ChannelSmsSender, OncallSmsReplies
+from web.site import coordinator, signed_in
+from web.site import install as install_site
 
 
 def create_app(container: Container, temporal_client: Client | None = None) -> FastAPI:
     app = FastAPI(title="Waakvlam", version="0.1.0")
     app.state.container = container
+    install_site(app, container, temporal_client)  # pages, sign-in, API; its "/" comes first
     app.include_router(webhooks.router)
     sms_replies = ChannelSmsSender(container.notifications.sms)
-    app.include_router(oncall_router(container, temporal_client, sms_replies))
+    app.include_router(
+        oncall_router(
+            container,
+            temporal_client,
+            sms_replies,
+            signed_in=lambda request: signed_in(request).professional_id,
+            coordinator=lambda request: coordinator(request).professional_id,
+        )
+    )
     if temporal_client is not None:  # "OK 4821", verification codes, help texts
         container.notifications.inbound.register(
             OncallSmsReplies(

@@ -1,0 +1,228 @@
+"""Dashboard queries over the read model: what the coordinator (or a professional, for their own
+caseload) sees. Every query takes a :class:`Scope`, so nothing outside it can leak.
+
+Indexes used (see ``bench/dashboard.py`` for EXPLAIN and timings): ``ix_trajectory_stalled``
+(status, last_contact_at, overdue_count), ``ix_trajectory_phase`` (status, phase),
+``ix_task_status_due`` and ``ix_task_owner_status`` on tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, false, func, or_
+from sqlmodel import Session, col, select
+
+from store.directory import Organisation
+from store.oncall import Escalation, EscalationStatus
+from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
+from store.youth import Youth
+
+STALLED_AFTER = timedelta(days=60)  # no contact for this long counts as stalled
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a viewer may see: the whole region, or their own caseload and organisations."""
+
+    region: bool = False
+    professional_id: str | None = None
+    organisation_ids: frozenset[str] = frozenset()
+
+    def condition(self) -> ColumnElement[bool]:
+        if self.region:
+            return and_(True)
+        parts: list[ColumnElement[bool]] = []
+        if self.professional_id:
+            me = self.professional_id
+            mine = select(TaskRow.trajectory_id).where(TaskRow.owner_id == me)
+            parts += [
+                col(Trajectory.case_director_id) == me,
+                col(Trajectory.next_contact_id) == me,
+                col(Trajectory.id).in_(mine),
+            ]
+        if self.organisation_ids:
+            orgs = sorted(self.organisation_ids)
+            parts += [
+                col(Trajectory.school_id).in_(orgs),
+                col(Trajectory.destination_organisation_id).in_(orgs),
+            ]
+        return or_(*parts) if parts else false()
+
+
+@dataclass(frozen=True)
+class Filters:
+    school_id: str | None = None
+    school_type: str | None = None
+    phase: str | None = None
+
+    def condition(self) -> ColumnElement[bool]:
+        parts: list[ColumnElement[bool]] = [and_(True)]
+        if self.school_id:
+            parts.append(col(Trajectory.school_id) == self.school_id)
+        if self.school_type:
+            parts.append(col(Trajectory.school_type) == self.school_type)
+        if self.phase:
+            parts.append(col(Trajectory.phase) == self.phase)
+        return and_(*parts)
+
+
+@dataclass
+class Row:
+    trajectory: Trajectory
+    youth: Youth
+
+
+def _open(scope: Scope, filters: Filters) -> ColumnElement[bool]:
+    return and_(
+        col(Trajectory.status) == TrajectoryStatus.open, scope.condition(), filters.condition()
+    )
+
+
+def _rows(session: Session, where: ColumnElement[bool], order: list[Any], limit: int) -> list[Row]:
+    query = (
+        select(Trajectory, Youth)
+        .join(Youth, col(Youth.id) == Trajectory.youth_id)
+        .where(where)
+        .order_by(*order)
+        .limit(limit)
+    )
+    return [Row(t, y) for t, y in session.exec(query).all()]
+
+
+def stalled(
+    session: Session, scope: Scope, now: datetime, filters: Filters = Filters(), limit: int = 50
+) -> list[Row]:
+    """Stalled trajectories ranked by neglect (the attention paradox): never contacted or the
+    longest without contact first, then the most overdue."""
+    quiet = or_(
+        col(Trajectory.last_contact_at).is_(None),
+        col(Trajectory.last_contact_at) < now - STALLED_AFTER,
+    )
+    where = and_(_open(scope, filters), or_(col(Trajectory.overdue_count) > 0, quiet))
+    order = [
+        col(Trajectory.last_contact_at).asc().nulls_first(),
+        col(Trajectory.overdue_count).desc(),
+        col(Trajectory.id),
+    ]
+    return _rows(session, where, order, limit)
+
+
+def flagged(
+    session: Session, scope: Scope, flag: str, filters: Filters = Filters(), limit: int = 50
+) -> list[Row]:
+    """Open trajectories with a flag: ``no_destination``, ``consent_pending``, ``waakvlam`` or
+    ``safety_net``; the soonest leavers first."""
+    column = getattr(Trajectory, flag)
+    where = and_(_open(scope, filters), col(column).is_(True))
+    return _rows(session, where, [col(Trajectory.leave_date), col(Trajectory.id)], limit)
+
+
+def count_by(
+    session: Session, scope: Scope, column: str, filters: Filters = Filters()
+) -> dict[str, int]:
+    """Open trajectories per value of ``phase``, ``destination``, ``school_id`` or
+    ``school_type`` (no destination counts as ``none``)."""
+    attr = col(getattr(Trajectory, column))
+    query = select(attr, func.count()).where(_open(scope, filters)).group_by(attr)
+    return {_key(value): n for value, n in session.exec(query).all()}
+
+
+def flag_counts(session: Session, scope: Scope, filters: Filters = Filters()) -> dict[str, int]:
+    flags = ("no_destination", "consent_pending", "waakvlam", "safety_net")
+    columns = [func.sum(func.cast(col(getattr(Trajectory, f)), Integer())) for f in flags]
+    totals: tuple[Any, ...] = tuple(
+        session.execute(select(func.count(), *columns).where(_open(scope, filters))).one()
+    )
+    return {"open": int(totals[0] or 0)} | {
+        f: int(v or 0) for f, v in zip(flags, totals[1:], strict=True)
+    }
+
+
+def _key(value: Any) -> str:
+    if value is None:
+        return "none"
+    return str(getattr(value, "value", value))
+
+
+@dataclass
+class SchoolFigure:
+    school_id: str
+    name: str
+    leavers: int = 0
+    with_destination: int = 0
+    destinations: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float | None:
+        return self.with_destination / self.leavers if self.leavers else None
+
+
+def sluitend(session: Session, scope: Scope, reference: date) -> list[SchoolFigure]:
+    """The "sluitend" rate per school on a reference date (peildatum, 1 October by default):
+    of the youth who left in the year up to that date, the share with a destination."""
+    since = reference.replace(year=reference.year - 1)
+    window = and_(
+        scope.condition(),
+        col(Trajectory.leave_date) > since,
+        col(Trajectory.leave_date) <= reference,
+    )
+    query = (
+        select(Trajectory.school_id, Organisation.name, Trajectory.destination, func.count())
+        .join(Organisation, col(Organisation.id) == Trajectory.school_id)
+        .where(window)
+        .group_by(col(Trajectory.school_id), col(Organisation.name), col(Trajectory.destination))
+    )
+    figures: dict[str, SchoolFigure] = {}
+    for school_id, name, destination, n in session.exec(query).all():
+        figure = figures.setdefault(school_id, SchoolFigure(school_id, name))
+        figure.leavers += n
+        figure.destinations[_key(destination)] = n
+        if destination is not None:
+            figure.with_destination += n
+    return sorted(figures.values(), key=lambda f: f.name)
+
+
+def overdue_by_organisation(session: Session, scope: Scope) -> list[tuple[str, int]]:
+    """Overdue tasks per organisation of their owner, most first."""
+    query = (
+        select(Organisation.name, func.count())
+        .select_from(TaskRow)
+        .join(Trajectory, col(Trajectory.id) == TaskRow.trajectory_id)
+        .join(Organisation, col(Organisation.id) == TaskRow.owner_organisation_id, isouter=True)
+        .where(col(TaskRow.status) == TaskStatus.overdue, scope.condition())
+        .group_by(col(Organisation.name))
+        .order_by(func.count().desc())
+    )
+    return [(name or "—", n) for name, n in session.exec(query).all()]
+
+
+def open_escalations(session: Session, scope: Scope, limit: int = 20) -> list[Escalation]:
+    """Escalations not yet resolved: unanswered first, then the oldest. A professional sees
+    only those about trajectories in their scope."""
+    query = select(Escalation).where(
+        col(Escalation.status).in_([EscalationStatus.open, EscalationStatus.exhausted])
+    )
+    if not scope.region:
+        visible = select(Trajectory.id).where(scope.condition())
+        query = query.where(col(Escalation.trajectory_id).in_(visible))
+    query = query.order_by(
+        col(Escalation.acknowledged_at).asc().nulls_first(), col(Escalation.opened_at)
+    ).limit(limit)
+    return list(session.exec(query).all())
+
+
+def visible_trajectory(session: Session, scope: Scope, trajectory_id: str) -> Row | None:
+    rows = _rows(session, and_(col(Trajectory.id) == trajectory_id, scope.condition()), [], 1)
+    return rows[0] if rows else None
+
+
+def tasks_of(session: Session, trajectory_id: str) -> list[TaskRow]:
+    query = (
+        select(TaskRow)
+        .where(TaskRow.trajectory_id == trajectory_id)
+        .order_by(col(TaskRow.due_date), col(TaskRow.key))
+    )
+    return list(session.exec(query).all())

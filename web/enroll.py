@@ -1,0 +1,112 @@
+"""Enrollment (aanmelden) of one youth: a form for school staff and the coordinator, and the
+JSON API a school's administration system calls with a token scoped ``enroll:<school id>``.
+
+Both go through :func:`waakvlam.enrollment.enroll`, which is idempotent per school and pupil
+number: enrolling twice answers the existing trajectory.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from config.domain import SchoolType, VsoProfile
+from store.directory import Organisation, OrganisationKind
+from waakvlam.enrollment import EnrollmentError, EnrollmentRequest, EnrollmentResult, enroll
+from web.auth import ApiClient, Forbidden, Viewer, audit
+from web.site import Caller, SignedIn, WebContext, ctx, form_post
+
+router = APIRouter(tags=["enrollment"])
+
+
+def schools_for(session: Session, viewer: Viewer) -> list[Organisation]:
+    query = select(Organisation).where(Organisation.kind == OrganisationKind.school)
+    if not viewer.is_coordinator:
+        query = query.where(col(Organisation.id).in_(sorted(viewer.school_ids)))
+    return list(session.exec(query.order_by(col(Organisation.name))).all())
+
+
+async def enroll_one(
+    context: WebContext, who: Viewer | ApiClient, request: EnrollmentRequest
+) -> EnrollmentResult:
+    if not who.may_enroll_for(request.school_id):
+        raise Forbidden()
+    if context.client is None:
+        raise HTTPException(503, "enrollment is not connected to Temporal")
+    container = context.container
+    result = await enroll(
+        engine=container.engine,
+        client=context.client,
+        timeline=container.timeline,
+        request=request,
+        task_queue=container.settings.temporal_task_queue,
+        today=date.today(),
+    )
+    with Session(container.engine) as session:
+        audit(
+            session,
+            who,
+            "youth_enrolled",
+            "trajectory",
+            result.trajectory_id,
+            {"created": result.created, "school_id": request.school_id},
+        )
+        session.commit()
+    return result
+
+
+def _form_page(context: WebContext, request: Request, viewer: Viewer, **extra: Any) -> Response:
+    with Session(context.container.engine) as session:
+        schools = schools_for(session, viewer)
+    if not schools:
+        raise Forbidden()
+    values: dict[str, Any] = {"problems": [], "result": None, "entered": {}} | extra
+    return context.render(
+        request,
+        "site/enroll.html",
+        schools=schools,
+        school_types=[s.value for s in SchoolType],
+        vso_profiles=[p.value for p in VsoProfile],
+        **values,
+    )
+
+
+@router.get("/enroll", include_in_schema=False)
+def enroll_page(request: Request, viewer: SignedIn) -> Response:
+    return _form_page(ctx(request), request, viewer)
+
+
+@router.post("/enroll", include_in_schema=False, dependencies=[Depends(form_post)])
+async def enroll_form(request: Request, viewer: SignedIn) -> Response:
+    context = ctx(request)
+    form = {k: str(v).strip() for k, v in (await request.form()).items() if k != "csrf_token"}
+    data = {k: v for k, v in form.items() if v}
+    try:
+        enrollment = EnrollmentRequest.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return _form_page(context, request, viewer, problems=problems, entered=form)
+    try:
+        result = await enroll_one(context, viewer, enrollment)
+    except EnrollmentError as exc:
+        return _form_page(context, request, viewer, problems=exc.problems, entered=form)
+    return _form_page(context, request, viewer, result=result)
+
+
+@router.post("/api/enrollments", tags=["api"], response_model=EnrollmentResult)
+async def enroll_api(request: Request, body: EnrollmentRequest, who: Caller) -> Any:
+    """Enroll one leaver. Systems use ``Authorization: Bearer <token>`` with the scope
+    ``enroll:<school_id>``; a signed-in browser also sends ``X-CSRF-Token``."""
+    context = ctx(request)
+    if isinstance(who, Viewer) and not await context.csrf.valid(request):
+        raise HTTPException(403, "csrf")
+    try:
+        result = await enroll_one(context, who, body)
+    except EnrollmentError as exc:
+        return JSONResponse({"detail": "invalid", "problems": exc.problems}, status_code=422)
+    return JSONResponse(result.model_dump(), status_code=201 if result.created else 200)
