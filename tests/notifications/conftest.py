@@ -216,7 +216,18 @@ async def world_factory(
     clients: list[httpx.AsyncClient] = []
     seed_people(notify_engine)
 
-    def make(provider: str = "cm", *, policy: SendPolicy | None = None, **extra: Any) -> World:
+    def make(
+        provider: str = "cm",
+        *,
+        policy: SendPolicy | None = None,
+        on: Engine | None = None,
+        **extra: Any,
+    ) -> World:
+        """A world on the given gateway provider; ``on`` another (e.g. PostgreSQL) database."""
+        engine = notify_engine
+        if on is not None:
+            engine = on
+            seed_people(engine)
         configured = configure(
             settings,
             **smtp.settings_overrides(),
@@ -226,9 +237,9 @@ async def world_factory(
         http = httpx.AsyncClient(timeout=httpx.Timeout(configured.http_timeout_seconds))
         clients.append(http)
         services = build_notifications(
-            configured, notify_engine, http, load_timeline(DEFAULT_TIMELINE), policy=policy
+            configured, engine, http, load_timeline(DEFAULT_TIMELINE), policy=policy
         )
-        return World(notify_engine, configured, services, smtp, gateway)
+        return World(engine, configured, services, smtp, gateway)
 
     yield make
     for client in clients:

@@ -88,7 +88,11 @@ async def test_a_timeout_after_sending_is_never_resent_and_ends_as_outcome_unkno
     assert (row.status, row.last_error) == (OutboxStatus.failed, "outcome_unknown")
 
 
-async def test_concurrent_attempts_send_one_sms(world: World) -> None:
+async def test_concurrent_attempts_send_one_sms(
+    world_factory: Callable[..., World], engine: Engine
+) -> None:
+    world = world_factory("cm", on=engine)
+
     async def attempt() -> str:
         try:
             return (await world.services.notifier.notify(PAGE, WORKDAY)).outcome.value
