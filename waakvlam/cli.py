@@ -21,6 +21,7 @@ COMMANDS = (
     "purge",
     "export",
     "erase",
+    "simulate",
 )
 
 
