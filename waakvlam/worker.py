@@ -46,6 +46,6 @@ def build_worker(client: Client, container: Container, *, task_queue: str | None
         task_queue=task_queue or container.settings.temporal_task_queue,
         workflows=workflows(),
         activities=activities(container),
-        activity_executor=ThreadPoolExecutor(max_workers=16),
+        activity_executor=ThreadPoolExecutor(max_workers=64),
         max_concurrent_activities=64,
     )
