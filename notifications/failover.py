@@ -15,10 +15,14 @@ from sqlmodel import Session
 from notifications import outbox
 from notifications.compose import first_link
 from notifications.gsm import to_gsm7
+from notifications.inbound import set_sms_opt_out
 from notifications.recipients import Address, find_addressee
 from notifications.requests import NotifyOutcome, NotifyResult, Recipient
 from store.directory import Channel
 from store.outbox import OutboxMessage, OutboxStatus
+
+# Provider codes meaning "this number unsubscribed" (Twilio's Advanced Opt-Out): START undoes it.
+CARRIER_OPT_OUT = frozenset({"twilio_21610"})
 
 
 def result_of(rows: list[OutboxMessage]) -> NotifyResult:
@@ -41,6 +45,9 @@ def fail_over(
     out of SMS since the row was written, mark it suppressed; then return the id of the pending
     failover row to deliver, or the final result when there is no other channel."""
     assert row.id is not None
+    if code in CARRIER_OPT_OUT:  # the number sent STOP to the carrier: like our own STOP
+        set_sms_opt_out(session, row.address, opted_out=True, now=now)
+        opted_out = True
     if opted_out:
         outbox.mark_suppressed(session, row.id, code)
     else:

@@ -100,20 +100,26 @@ class InboundRouter:
 
     def _set_opt_out(self, number: str, opted_out: bool, now: datetime) -> None:
         with Session(self.engine) as session:
-            methods = session.exec(
-                select(ContactMethod)
-                .where(ContactMethod.channel == Channel.sms)
-                .where(ContactMethod.address == number)
-            ).all()
-            for method in methods:
-                method.sms_opted_out_at = now.astimezone(UTC) if opted_out else None
-                session.add(method)
-                record(
-                    session,
-                    actor_kind=method.person_kind.value,
-                    actor_id=method.person_id,
-                    action="sms_opted_out" if opted_out else "sms_opted_in",
-                    subject_kind="contact_method",
-                    subject_id=str(method.id),
-                )
-            session.commit()
+            set_sms_opt_out(session, number, opted_out=opted_out, now=now)
+
+
+def set_sms_opt_out(session: Session, number: str, *, opted_out: bool, now: datetime) -> None:
+    """STOP (or the carrier saying the number unsubscribed) or START for every SMS contact
+    method with this number; audited, committed."""
+    methods = session.exec(
+        select(ContactMethod)
+        .where(ContactMethod.channel == Channel.sms)
+        .where(ContactMethod.address == number)
+    ).all()
+    for method in methods:
+        method.sms_opted_out_at = now.astimezone(UTC) if opted_out else None
+        session.add(method)
+        record(
+            session,
+            actor_kind=method.person_kind.value,
+            actor_id=method.person_id,
+            action="sms_opted_out" if opted_out else "sms_opted_in",
+            subject_kind="contact_method",
+            subject_id=str(method.id),
+        )
+    session.commit()

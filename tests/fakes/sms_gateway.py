@@ -20,6 +20,7 @@ Controls (all per gateway instance):
 - ``fail_next(times, status=503)``: the next ``times`` requests get a 5xx (nothing is sent).
 - ``throttle_next(times, retry_after=1)``: the next requests get 429 with ``Retry-After``.
 - ``mark_invalid(number)``: requests to that number fail permanently in the provider's shape.
+- ``mark_unsubscribed(number)``: Twilio answers 21610 (STOP sent to the carrier).
 - ``hang_next(seconds)``: the next request IS accepted and recorded, but the answer comes only
   after ``seconds`` (a client timeout then leaves the outcome unknown to the sender).
 - ``report(message, status, url, client=None)``: post a delivery report in the message's
@@ -94,6 +95,7 @@ class _Faults:
     throttle: list[int] = field(default_factory=list)
     hang: list[float] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)
+    unsubscribed: set[str] = field(default_factory=set)
 
 
 class SmsGateway:
@@ -128,6 +130,10 @@ class SmsGateway:
 
     def mark_invalid(self, number: str) -> None:
         self._faults.invalid.add(e164(number))
+
+    def mark_unsubscribed(self, number: str) -> None:
+        """Twilio answers 21610 (the number sent STOP to the carrier); CM treats it as invalid."""
+        self._faults.unsubscribed.add(e164(number))
 
     def reset(self) -> None:
         """Forget messages and faults (to reuse one gateway across tests)."""
@@ -294,7 +300,7 @@ class SmsGateway:
                 number = e164(recipient["number"])
                 body = msg["body"]["content"]
                 parts = 1 if len(body) <= 160 else math.ceil(len(body) / 153)
-                if number in self._faults.invalid:
+                if number in self._faults.invalid | self._faults.unsubscribed:
                     rejected = True
                     results.append(
                         {
@@ -365,6 +371,16 @@ class SmsGateway:
             )
         form = await request.form()
         to, body = str(form["To"]), str(form["Body"])
+        if e164(to) in self._faults.unsubscribed:
+            return JSONResponse(
+                {
+                    "code": 21610,
+                    "message": "Attempt to send to unsubscribed recipient",
+                    "more_info": "https://www.twilio.com/docs/errors/21610",
+                    "status": 400,
+                },
+                status_code=400,
+            )
         if e164(to) in self._faults.invalid or not to.startswith("+"):
             return JSONResponse(
                 {

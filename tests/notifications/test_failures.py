@@ -103,3 +103,18 @@ async def test_no_other_channel_means_failed_for_good(world: World) -> None:
     assert (result.outcome, result.reason) == (NotifyOutcome.failed, "smtp_550")
     again = await world.services.notifier.notify(request(to="pro_ben"), WORKDAY)
     assert again.outcome is NotifyOutcome.failed
+
+
+async def test_a_carrier_opt_out_counts_as_stop_so_start_can_undo_it(
+    world_factory: Callable[..., World],
+) -> None:
+    world = world_factory("twilio")
+    world.gateway.mark_unsubscribed(ANNA_SMS)
+    result = await world.services.notifier.notify(PAGE, WORKDAY)
+    assert result.outcome is NotifyOutcome.sent  # by email instead
+    sms_row = outbox_rows(world.engine)[0]
+    assert (sms_row.status, sms_row.last_error) == (OutboxStatus.suppressed, "twilio_21610")
+    with Session(world.engine) as session:
+        sms = session.exec(select(ContactMethod).where(ContactMethod.address == ANNA_SMS)).one()
+        assert sms.sms_opted_out_at is not None and sms.disabled_reason is None
+        assert failed_messages(session) == []
