@@ -70,3 +70,13 @@ def test_region_templates_are_sandboxed(tmp_path: Path) -> None:
     )
     with pytest.raises(SecurityError):
         MessageTemplates(region_dir=tmp_path).render("task_reminder", Language.nl, CONTEXT)
+
+
+def test_every_template_file_has_its_translation_and_renders() -> None:
+    root = Path(__file__).parents[2] / "notifications" / "templates"
+    names = {path.stem for lang in Language for path in (root / lang.value).glob("*.jinja")}
+    templates = MessageTemplates()
+    for name in sorted(names):
+        for language in Language:
+            assert (root / language.value / f"{name}.jinja").exists(), f"{language}/{name}"
+            assert templates.render(name, language, CONTEXT).subject
