@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from waakvlam.enrollment import EnrollmentError
 from web.auth import Forbidden, Viewer, audit

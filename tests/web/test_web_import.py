@@ -1,0 +1,165 @@
+"""CSV import of a school's leavers: delimiter and encoding detection, missing columns, per-row
+errors with line numbers, nothing written unless the file is clean or the user confirms only
+the valid rows, idempotent re-import, and 5,000 rows."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+from sqlmodel import Session, func, select
+
+from store.trajectories import Trajectory
+from store.youth import Youth
+from tests.web.world import WebWorld
+
+HEADER = ["leerlingnummer", "voornaam", "achternaam", "geboortedatum", "uitstroomdatum",
+          "schoolsoort", "school"]  # fmt: skip
+BIRTH = (date.today() - timedelta(days=17 * 365 + 30)).strftime("%d-%m-%Y")
+LEAVE = (date.today() + timedelta(days=200)).strftime("%d-%m-%Y")
+
+
+class FakeTemporal:
+    """Records the workflows enrollment starts (the trajectory tests run them for real)."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    async def start_workflow(self, *args: Any, id: str, **kwargs: Any) -> None:
+        self.started.append(id)
+
+
+def csv_text(rows: list[list[str]], delimiter: str = ";") -> str:
+    return "\r\n".join(delimiter.join(r) for r in [HEADER, *rows]) + "\r\n"
+
+
+def leaver(n: int, **change: str) -> list[str]:
+    row = {"ref": f"P{n:05d}", "first": "Sanne", "last": "Bakker", "birth": BIRTH,
+           "leave": LEAVE, "type": "PrO", "school": "org_school"} | change  # fmt: skip
+    return list(row.values())
+
+
+async def upload(client: httpx.AsyncClient, csrf: str, data: bytes) -> httpx.Response:
+    return await client.post(
+        "/import",
+        data={"csrf_token": csrf, "school_id": "org_school"},
+        files={"file": ("leerlingen.csv", data, "text/csv")},
+    )
+
+
+def content_of(page: str) -> str:
+    match = re.search(r'name="content" value="([^"]*)"', page, re.S)
+    assert match, "no confirm form"
+    import html
+
+    return html.unescape(match.group(1))
+
+
+def count(web: WebWorld) -> int:
+    with Session(web.engine) as session:
+        return int(session.exec(select(func.count()).select_from(Trajectory)).one())
+
+
+def staff(web: WebWorld) -> tuple[httpx.AsyncClient, str, FakeTemporal]:
+    temporal = FakeTemporal()
+    web.app.state.web.client = temporal
+    client, csrf = web.as_role("school_admin")
+    return client, csrf, temporal
+
+
+async def test_a_clean_dutch_file_imports_and_a_second_import_changes_nothing(
+    web: WebWorld,
+) -> None:
+    client, csrf, temporal = staff(web)
+    before = count(web)
+    data = ("\ufeff" + csv_text([leaver(1), leaver(2, first="Zoë")])).encode("utf-8")
+    page = await upload(client, csrf, data)
+    assert page.status_code == 200 and "Alle regels zijn in orde" in page.text, page.text[-1500:]
+    form = {"csrf_token": csrf, "school_id": "org_school", "mode": "all",
+            "content": content_of(page.text)}  # fmt: skip
+    done = await client.post("/import/confirm", data=form)
+    assert done.status_code == 200 and "2 nieuw aangemeld" in done.text
+    assert count(web) == before + 2 and len(temporal.started) == 2
+    with Session(web.engine) as session:
+        assert session.exec(select(Youth).where(Youth.first_name == "Zoë")).one()
+    again = await client.post("/import/confirm", data=form)
+    assert "0 nieuw aangemeld · 2 al aangemeld" in again.text
+    assert count(web) == before + 2
+
+
+async def test_commas_and_windows_1252_are_understood(web: WebWorld) -> None:
+    client, csrf, _ = staff(web)
+    data = csv_text([leaver(3, first="Renée")], delimiter=",").encode("cp1252")
+    page = await upload(client, csrf, data)
+    assert page.status_code == 200
+    assert "Windows-1252" in page.text and "1 goed" in page.text
+    assert "Renée" in content_of(page.text)
+
+
+async def test_files_that_cannot_be_read_get_one_clear_error(web: WebWorld) -> None:
+    client, csrf, _ = staff(web)
+    utf16 = await upload(client, csrf, csv_text([leaver(1)]).encode("utf-16"))
+    assert utf16.status_code == 422 and "UTF-16" in utf16.text
+    pipes = await upload(client, csrf, csv_text([leaver(1)], delimiter="|").encode())
+    assert pipes.status_code == 422 and "Kolommen ontbreken" in pipes.text
+    assert "scheidingsteken" in pipes.text
+    short = "leerlingnummer;voornaam;achternaam;schoolsoort\r\nP1;Sanne;Bakker;PrO\r\n"
+    missing = await upload(client, csrf, short.encode())
+    assert missing.status_code == 422
+    assert "geboortedatum" in missing.text and "uitstroomdatum" in missing.text
+    empty = await upload(client, csrf, b"")
+    assert empty.status_code == 422 and "leeg" in empty.text
+    assert count(web) == 3  # the seed only
+
+
+async def test_row_errors_are_listed_and_nothing_is_half_written(web: WebWorld) -> None:
+    client, csrf, temporal = staff(web)
+    rows = [
+        leaver(1),
+        leaver(2, birth="31-02-2009"),  # line 3: bad date
+        leaver(3, school="Onbekende School"),  # line 4: unknown school
+        leaver(4, birth=""),  # line 5: missing birth date
+        leaver(1, first="Tweede"),  # line 6: duplicate of line 2
+        leaver(6, school="org_school2"),  # line 7: another school than the viewer's
+        leaver(7, type="HAVO"),  # line 8: not a school type we guide
+    ]
+    page = await upload(client, csrf, csv_text(rows).encode())
+    assert page.status_code == 200
+    errors = dict(re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td></tr>", page.text))
+    assert "onbekende datum" in errors["3"]
+    assert "onbekende school" in errors["4"]
+    assert "geboortedatum: ontbreekt" in errors["5"]
+    assert "regel 2" in errors["6"]
+    assert "onbekende school" in errors["7"]
+    assert "schoolsoort" in errors["8"] or "school_type" in errors["8"]
+    assert set(errors) == {"3", "4", "5", "6", "7", "8"}
+    content = content_of(page.text)
+    form = {"csrf_token": csrf, "school_id": "org_school", "content": content}
+    refused = await client.post("/import/confirm", data=form | {"mode": "all"})
+    assert refused.status_code == 422 and count(web) == 3 and not temporal.started
+    valid_only = await client.post("/import/confirm", data=form | {"mode": "valid"})
+    assert "1 nieuw aangemeld" in valid_only.text and "6 overgeslagen" in valid_only.text
+    assert count(web) == 4
+
+
+async def test_five_thousand_rows_are_checked_in_one_go(web: WebWorld) -> None:
+    client, csrf, _ = staff(web)
+    rows = [leaver(n) for n in range(1, 5001)]
+    rows[4320] = leaver(4321, leave="morgen")
+    started = time.perf_counter()
+    page = await upload(client, csrf, csv_text(rows).encode())
+    elapsed = time.perf_counter() - started
+    assert page.status_code == 200
+    assert "5000 regels · 4999 goed · 1 regels met fouten" in page.text
+    assert "<tr><td>4322</td><td>uitstroomdatum: onbekende datum" in page.text
+    assert elapsed < 15, elapsed
+    assert count(web) == 3
+
+
+async def test_only_school_staff_import_and_only_for_their_school(web: WebWorld) -> None:
+    outsider, csrf = web.as_role("outsider")
+    response = await upload(outsider, csrf, csv_text([leaver(1)]).encode())
+    assert response.status_code == 403
