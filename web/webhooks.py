@@ -63,7 +63,9 @@ async def _route(container: Container, sms: InboundSms) -> str:
     return (await container.notifications.inbound.route(sms)).value
 
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+# Provider callbacks, not our API: left out of the OpenAPI description (the GET+POST route
+# would also give it a duplicate operation id).
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], include_in_schema=False)
 
 
 @router.api_route("/cm/status", methods=["GET", "POST"])
