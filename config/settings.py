@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    # The Temporal UI's origin, allowed (CORS) to call the codec endpoint /codec/{encode,decode}.
+    temporal_ui_origin: str = "http://localhost:8233"
+    # Bearer token for the codec endpoint (Temporal UI "codec server" settings); when empty the
+    # endpoint is open in development only and refused everywhere else.
+    codec_token: SecretStr | None = None
 
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=1, le=65535)
@@ -177,7 +182,7 @@ class Settings(BaseSettings):
                 if getattr(self, name) is None:
                     problems.append(f"{name}: required when sms_provider is 'twilio'")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -206,9 +211,9 @@ def _describe(error: Any) -> list[str]:
     message = message.removeprefix("Value error, ")
     if loc:
         return [f"{ENV_PREFIX}{loc[0].upper()}: {message}"]
-    # Model-level problems arrive as 'field: message; field: message'.
+    # Model-level problems arrive as one 'field: message' per line.
     lines = []
-    for part in message.split("; "):
+    for part in message.splitlines():
         name, sep, rest = part.partition(": ")
         lines.append(f"{ENV_PREFIX}{name.upper()}: {rest}" if sep else part)
     return lines

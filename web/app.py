@@ -9,9 +9,11 @@ from sqlmodel import Session, func, select
 from temporalio.client import Client
 
 from store.trajectories import Trajectory
+from waakvlam.codec import EncryptionCodec
 from waakvlam.container import Container
 from web import outbox as dev_outbox
-from web import webhooks
+from web import privacy, webhooks
+from web.codec import codec_router, coordinator_session
 from web.oncall import oncall_router
 from web.oncall_sms import ChannelSmsSender, OncallSmsReplies
 from web.site import coordinator, signed_in
@@ -33,6 +35,10 @@ def create_app(container: Container, temporal_client: Client | None = None) -> F
             coordinator=lambda request: coordinator(request).professional_id,
         )
     )
+    codec = EncryptionCodec(container.settings.payload_key_map)
+    authorise = coordinator_session(container.engine)
+    app.include_router(codec_router(container.settings, container.engine, codec, authorise))
+    app.include_router(privacy.router)
     if temporal_client is not None:  # "OK 4821", verification codes, help texts
         container.notifications.inbound.register(
             OncallSmsReplies(
