@@ -1,0 +1,86 @@
+"""kill -9 of the worker process, and a stop and restart of the file-persisted dev server: every
+notice that comes due is sent exactly once (counted by reference at the SMTP server), and every
+trajectory carries on with its timer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus
+
+from store.outbox import OutboxStatus
+from tests.fakes.smtp import FakeSmtp
+from tests.faults.conftest import Stack
+from tests.faults.stack import arrivals, enroll_late, outbox
+from tests.faults.waiting import settle
+from workflows.dates import local_date
+from workflows.trajectory import TrajectoryWorkflow
+from workflows.trajectory_models import CompleteTask
+
+WAVE = 10
+# Enrolled two months before leaving: five tasks are past, so each trajectory sends five overdue
+# notices to the owners and, the grace period being over too, five escalations to the coordinator.
+PER_TRAJECTORY = 10
+
+
+def per_trajectory(stack: Stack) -> Counter[str | None]:
+    return Counter(row.trajectory_id for row in outbox(stack.engine))
+
+
+def assert_each_sent_once(stack: Stack, smtp: FakeSmtp) -> None:
+    rows = outbox(stack.engine)
+    assert rows and {row.status for row in rows} == {OutboxStatus.sent}
+    seen = arrivals(smtp, None)
+    assert {f"wv{row.id}": 1 for row in rows} == dict(seen)  # each exactly once, nothing else
+
+
+async def enroll(stack: Stack, count: int, first: int) -> list[str]:
+    return await enroll_late(
+        engine=stack.engine, client=stack.client, region=stack.region, task_queue="faults",
+        today=local_date(datetime.now(UTC)), count=count, first=first,
+    )  # fmt: skip
+
+
+async def test_notices_due_while_the_worker_is_killed_go_out_once_after_a_restart(
+    stack: Stack, fault_smtp: FakeSmtp
+) -> None:
+    await stack.start_worker()
+    await enroll(stack, WAVE, 0)
+    await settle(stack.engine, at_least=WAVE * PER_TRAJECTORY)
+    stack.kill_worker()  # SIGKILL: the workflows' sticky caches and open polls die with it
+    await enroll(stack, WAVE, WAVE)  # their overdue notices are due now, with no worker alive
+    await stack.start_worker()
+    total = await settle(stack.engine, at_least=2 * WAVE * PER_TRAJECTORY)
+    assert total == 2 * WAVE * PER_TRAJECTORY
+    assert set(per_trajectory(stack).values()) == {PER_TRAJECTORY}
+    assert_each_sent_once(stack, fault_smtp)
+
+
+async def test_the_dev_server_stops_and_restarts_and_every_trajectory_goes_on(
+    stack: Stack, fault_smtp: FakeSmtp
+) -> None:
+    await stack.start_worker()
+    ids = await enroll(stack, WAVE, 0)
+    await settle(stack.engine, at_least=WAVE * PER_TRAJECTORY)
+    await stack.restart_server()  # same file, same port; the worker reconnects by itself
+    for workflow_id in ids:
+        handle = stack.client.get_workflow_handle(workflow_id)
+        assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+        events = [e.event_type async for e in handle.fetch_history_events()]
+        started = events.count(EventType.EVENT_TYPE_TIMER_STARTED)
+        ended = events.count(EventType.EVENT_TYPE_TIMER_FIRED) + events.count(
+            EventType.EVENT_TYPE_TIMER_CANCELED
+        )
+        assert started == ended + 1  # its next wake-up survived the restart
+    done = await stack.client.get_workflow_handle(ids[0]).execute_update(
+        TrajectoryWorkflow.complete_task,
+        CompleteTask(task_key="future_conversation", actor_id="pro_case_director"),
+    )
+    assert done.status.value == "done"
+    await enroll(stack, WAVE, WAVE)
+    total = await settle(stack.engine, at_least=2 * WAVE * PER_TRAJECTORY)
+    assert total == 2 * WAVE * PER_TRAJECTORY
+    assert set(per_trajectory(stack).values()) == {PER_TRAJECTORY}
+    assert_each_sent_once(stack, fault_smtp)
