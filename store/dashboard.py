@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, false, func, or_
 from sqlmodel import Session, col, select
 
-from store.directory import Organisation
+from store.directory import Organisation, Professional
 from store.oncall import Escalation, EscalationStatus
 from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
 from store.youth import Youth
@@ -186,15 +186,18 @@ def sluitend(session: Session, scope: Scope, reference: date) -> list[SchoolFigu
 
 
 def overdue_by_organisation(session: Session, scope: Scope) -> list[tuple[str, int]]:
-    """Overdue tasks per organisation of their owner, most first."""
+    """Overdue tasks per organisation of their owner (the task's own organisation, else the
+    owner's), most first; tasks owned by a youth or parent count under "—"."""
+    organisation = func.coalesce(TaskRow.owner_organisation_id, Professional.organisation_id)
     query = (
         select(Organisation.name, func.count())
         .select_from(TaskRow)
         .join(Trajectory, col(Trajectory.id) == TaskRow.trajectory_id)
-        .join(Organisation, col(Organisation.id) == TaskRow.owner_organisation_id, isouter=True)
+        .join(Professional, col(Professional.id) == TaskRow.owner_id, isouter=True)
+        .join(Organisation, col(Organisation.id) == organisation, isouter=True)
         .where(col(TaskRow.status) == TaskStatus.overdue, scope.condition())
         .group_by(col(Organisation.name))
-        .order_by(func.count().desc())
+        .order_by(func.count().desc(), col(Organisation.name))
     )
     return [(name or "—", n) for name, n in session.exec(query).all()]
 
