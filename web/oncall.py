@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from temporalio.client import Client
@@ -29,6 +29,7 @@ from web.oncall_sms import SmsSender
 from web.oncall_verification import verification_router
 from workflows.escalation_effects import ACK_LINK_PURPOSE
 from workflows.escalation_models import (
+    ESCALATION_ID,
     AckVia,
     CallerKind,
     CallForHelp,
@@ -38,6 +39,7 @@ from workflows.escalation_models import (
     Urgency,
 )
 
+EscalationId = Annotated[str, Path(pattern=ESCALATION_ID)]  # malformed → 422, not a crash
 CALL_LINK_PURPOSE = "oncall_call"  # an employer's link to call for help about one youth
 
 
@@ -180,7 +182,7 @@ def oncall_router(
         return _answer(answer)
 
     @router.post("/escalations/{escalation_id}/resolve")
-    async def resolve(request: Request, escalation_id: str, body: ResolveBody) -> Any:
+    async def resolve(request: Request, escalation_id: EscalationId, body: ResolveBody) -> Any:
         professional_id = signed_in(request)
         if body.outcome is Outcome.expired:
             raise HTTPException(422, "'expired' is set by the system")
