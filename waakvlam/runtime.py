@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from config.settings import Settings
 from notifications.schedules import ensure_digest_schedule, ensure_dispatch_schedule
+from waakvlam.retention import ensure_purge_schedule
 from waakvlam.temporal import connect, register_search_attributes
 
 log = logging.getLogger("waakvlam")
@@ -35,6 +36,7 @@ async def connect_ready(settings: Settings, *, attempts: int = 60) -> Client:
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     await ensure_digest_schedule(client, settings)
     await ensure_dispatch_schedule(client, settings)
+    await ensure_purge_schedule(client, settings)
 
 
 def stop_event() -> asyncio.Event:
