@@ -28,7 +28,7 @@ class FakePhone:
     def inbox(self) -> list[str]:
         return self.gateway.inbox(self.number)
 
-    async def expect_sms(self, *words: str, timeout: float = 5.0) -> str:
+    async def expect_sms(self, *words: str, timeout: float = 20.0) -> str:
         """The next SMS to this phone; it must contain every one of ``words`` (any case)."""
         try:
             messages = await self.gateway.wait_for(self.number, self.seen + 1, timeout)
