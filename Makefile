@@ -34,5 +34,9 @@ lint: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+.PHONY: bench-dashboard
+bench-dashboard: $(TEST_STAMP)
+	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache .ruff_cache
