@@ -97,9 +97,7 @@ class Notifier:
         addressee = find_addressee(session, request.recipient)
         if addressee is None:
             return NotifyResult(outcome=NotifyOutcome.suppressed, reason="recipient_unknown")
-        blocked = consent_block(
-            session, addressee, local_date(now, self.hours), request.trajectory_id
-        )
+        blocked = consent_block(session, addressee, local_date(now, self.hours), request)
         if blocked is not None:
             return NotifyResult(outcome=NotifyOutcome.suppressed, reason=blocked)
         urgent = is_urgent(request.kind, request.urgent)

@@ -13,7 +13,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from config.domain import Language
-from notifications.requests import Recipient
+from notifications.requests import MessageKind, NotifyRequest, Recipient
 from store.directory import Channel, ContactMethod, PersonKind, Professional
 from store.disclosure import disclosure_block, youth_of_trajectory
 from store.youth import Guardian, TrustedPerson, Youth
@@ -83,8 +83,13 @@ def _usable(method: ContactMethod) -> bool:
     return not (method.channel is Channel.sms and method.sms_opted_out_at is not None)
 
 
+# Pages say nothing about the youth (no name, no category: "a call for help, code 4821"), so the
+# jobcoach on call is reached whatever the youth's data-sharing consent: safety first.
+SAYS_NOTHING_ABOUT_THE_YOUTH = frozenset({MessageKind.oncall_page, MessageKind.page_acknowledged})
+
+
 def consent_block(
-    session: Session, addressee: Addressee, today: date, trajectory_id: str | None = None
+    session: Session, addressee: Addressee, today: date, request: NotifyRequest | None = None
 ) -> str | None:
     """A reason code when consent forbids telling this person about their youth, else None.
 
@@ -95,7 +100,9 @@ def consent_block(
     """
     youth_id = addressee.youth_id
     if addressee.kind is PersonKind.professional:
-        youth_id = youth_of_trajectory(session, trajectory_id)
+        if request is None or request.kind in SAYS_NOTHING_ABOUT_THE_YOUTH:
+            return None
+        youth_id = youth_of_trajectory(session, request.trajectory_id)
     if youth_id is None:
         return None
     return disclosure_block(

@@ -168,3 +168,22 @@ async def test_nobody_hears_about_a_purged_youth(
         session.commit()
     director = seeded.region.holder(Role.case_director)
     assert await reason(services, director, PersonKind.professional) == "youth_unknown"
+
+
+async def test_the_jobcoach_on_call_is_paged_whatever_the_sharing_consent(
+    sqlite_engine: Engine, services: NotificationServices
+) -> None:
+    seed(sqlite_engine, birth_date=AGE_18Y0D)
+    consent(sqlite_engine, ConsentKind.data_sharing, ConsentStatus.refused)
+    page = NotifyRequest(
+        kind=MessageKind.oncall_page,
+        recipient=Recipient(kind=PersonKind.professional, id=OUTSIDER),
+        reference="esc_00000000000000aa:0.0",
+        trajectory_id=TRAJECTORY,
+        urgent=True,
+        facts={"ack_code": "4821"},
+    )
+    result = await services.notifier.notify(page, NOW)  # a page says nothing about the youth
+    assert result.outcome is NotifyOutcome.sent, result
+    with Session(sqlite_engine) as session:
+        assert may_see_youth(session, OUTSIDER, YOUTH, TODAY) is False
