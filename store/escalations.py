@@ -120,11 +120,29 @@ def add_call(
     return call
 
 
-def live_by_code(session: Session, code: str) -> Escalation | None:
-    """The escalation that can still be acknowledged with ``code``."""
-    return session.exec(
-        select(Escalation).where(Escalation.ack_code == code, col(Escalation.status).in_(LIVE))
-    ).first()
+def live_by_code(session: Session, code: str, *, paged: str | None = None) -> Escalation | None:
+    """The escalation that can still be acknowledged with ``code``. Codes are unique among
+    live escalations, but two opened at the same instant could draw the same one: then the
+    escalation that paged ``paged`` wins, never a stranger's."""
+    rows = session.exec(
+        select(Escalation)
+        .where(Escalation.ack_code == code, col(Escalation.status).in_(LIVE))
+        .order_by(col(Escalation.opened_at))
+    ).all()
+    if len(rows) <= 1 or paged is None:
+        return rows[0] if rows else None
+    for row in rows:
+        was_paged = session.exec(
+            select(AuditEntry.id).where(
+                AuditEntry.subject_kind == SUBJECT,
+                AuditEntry.subject_id == row.id,
+                AuditEntry.action == "paged",
+                AuditEntry.actor_id == paged,
+            )
+        ).first()
+        if was_paged is not None:
+            return row
+    return None
 
 
 def live_for_trajectory(session: Session, trajectory_id: str) -> Escalation | None:

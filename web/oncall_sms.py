@@ -102,9 +102,11 @@ class OncallSmsReplies:
     async def _acknowledge(self, sender: str, code: str) -> bool:
         with Session(self.engine) as session:
             professional_id = contact_verification.professional_for_number(session, sender)
-            escalation = escalations.live_by_code(session, code)
+            if professional_id is None:
+                return False
+            escalation = escalations.live_by_code(session, code, paged=professional_id)
             escalation_id = escalation.id if escalation else None
-        if professional_id is None or escalation_id is None:
+        if escalation_id is None:
             return False
         answer = await oncall_actions.acknowledge(
             client=self.client,
