@@ -1,19 +1,19 @@
 """Working days, working hours and Dutch public holidays, in the region's time zone.
 
 Pure functions: no I/O and no wall clock, so workflows may call them too (pass
-``workflow.now()``). Holidays come from the ``holidays`` package (NL: New Year, Easter, King's Day,
-Liberation Day in lustrum years, Ascension, Whitsun, Christmas), computed, never fetched.
+``workflow.now()``). Working days and Dutch public holidays come from :mod:`workflows.dates`, so
+the trajectory's deadlines and the notification layer's quiet hours agree on them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-import holidays
+from workflows.dates import add_working_days, is_working_day
+from workflows.dates import is_dutch_public_holiday as is_public_holiday
 
 
 class HoursSettings(Protocol):
@@ -39,31 +39,6 @@ class WorkingHours:
             start=settings.working_hours_start,
             end=settings.working_hours_end,
         )
-
-
-@lru_cache(maxsize=64)
-def _dutch_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("NL", years=year).keys())
-
-
-def is_public_holiday(day: date) -> bool:
-    return day in _dutch_holidays(day.year)
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday and not a Dutch public holiday."""
-    return day.weekday() < 5 and not is_public_holiday(day)
-
-
-def add_working_days(day: date, n: int) -> date:
-    """The working day ``n`` working days after ``day`` (``n`` may be negative; 0 → ``day``)."""
-    step = 1 if n >= 0 else -1
-    remaining = abs(n)
-    while remaining:
-        day += timedelta(days=step)
-        if is_working_day(day):
-            remaining -= 1
-    return day
 
 
 def start_of_working_day(day: date, hours: WorkingHours) -> datetime:
@@ -109,3 +84,16 @@ def _next_working_day(day: date) -> date:
 
 def local_date(moment: datetime, hours: WorkingHours) -> date:
     return moment.astimezone(hours.zone).date()
+
+
+__all__ = [
+    "WorkingHours",
+    "add_working_days",
+    "is_public_holiday",
+    "is_working_day",
+    "is_working_moment",
+    "local_date",
+    "next_working_day_start",
+    "next_working_moment",
+    "start_of_working_day",
+]

@@ -59,11 +59,11 @@ def easter_sunday(year: int) -> date:
 
 @lru_cache(maxsize=128)
 def dutch_public_holidays(year: int) -> frozenset[date]:
-    """The Dutch public holidays (algemeen erkende feestdagen): New Year, Easter Sunday and
-    Monday, King's Day (26 April when the 27th is a Sunday), Liberation Day (every year, as most
-    collective agreements in care and education treat it), Ascension, Whit Sunday and Monday,
-    Christmas and Boxing Day. Computed here rather than by a library so that workflows can use it
-    without I/O or lazy imports."""
+    """The Dutch public holidays of the Algemene termijnenwet: New Year, Easter Sunday and
+    Monday, King's Day (26 April when the 27th is a Sunday), Liberation Day (5 May, every year),
+    Ascension, Whit Sunday and Monday, Christmas and Boxing Day.
+    Good Friday is not one of them. Computed here rather than by a library so that workflows
+    can use it without I/O or lazy imports."""
     easter = easter_sunday(year)
     kings_day = date(year, 4, 27)
     if kings_day.weekday() == 6:
@@ -84,11 +84,13 @@ def is_working_day(day: date) -> bool:
 
 
 def add_working_days(day: date, days: int) -> date:
-    """``days`` working days after ``day`` (weekends and Dutch public holidays skipped)."""
+    """The working day ``days`` working days after ``day`` (before it when negative; 0 gives
+    ``day``): weekends and Dutch public holidays are skipped."""
+    step = 1 if days >= 0 else -1
+    remaining = abs(days)
     current = day
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
+    while remaining:
+        current += timedelta(days=step)
         if is_working_day(current):
             remaining -= 1
     return current

@@ -37,8 +37,8 @@ def test_evening_before_kings_day_waits_until_the_day_after() -> None:
 
 
 def test_evening_before_easter_and_the_dst_change_waits_for_tuesday_nine_cest() -> None:
-    # Clocks go forward on Sunday 28 March 2027; 26 and 29 March are Good Friday and Easter Monday.
-    asked = local(2027, 3, 25, 18, 30)
+    # Clocks go forward on Sunday 28 March 2027; 29 March is Easter Monday.
+    asked = local(2027, 3, 26, 18, 30)
     moment = next_working_moment(asked, HOURS)
     assert moment == datetime(2027, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 CEST = 07:00 UTC
     assert moment.astimezone(AMS).hour == 9
@@ -61,7 +61,9 @@ def test_within_working_hours_is_now_and_the_end_hour_is_exclusive() -> None:
 def test_add_working_days_skips_weekends_and_christmas() -> None:
     assert add_working_days(date(2026, 12, 24), 1) == date(2026, 12, 28)
     assert add_working_days(date(2027, 4, 23), 5) == date(2027, 5, 3)  # skips King's Day
-    assert add_working_days(date(2027, 3, 30), -1) == date(2027, 3, 25)  # Good Friday, Easter
+    # Easter Monday is skipped; Good Friday is a working day under the Algemene termijnenwet.
+    assert add_working_days(date(2027, 3, 30), -1) == date(2027, 3, 26)
+    assert add_working_days(date(2027, 5, 4), 1) == date(2027, 5, 7)  # 5 May, then Ascension
     assert add_working_days(date(2027, 3, 9), 0) == date(2027, 3, 9)
 
 

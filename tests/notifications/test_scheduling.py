@@ -57,8 +57,8 @@ async def test_on_kings_day_a_reminder_waits_for_the_next_working_day(world: Wor
 
 
 async def test_across_the_spring_dst_change_the_morning_is_nine_local(world: World) -> None:
-    # Thursday evening before Good Friday, Easter and the DST change: Tuesday 09:00 CEST.
-    await world.services.notifier.notify(request(), datetime(2027, 3, 25, 19, 0, tzinfo=AMS))
+    # Friday evening before Easter and the DST change: Tuesday 09:00 CEST (Easter Monday off).
+    await world.services.notifier.notify(request(), datetime(2027, 3, 26, 19, 0, tzinfo=AMS))
     [row] = outbox_rows(world.engine)
     assert row.not_before == datetime(2027, 3, 30, 7, 0, tzinfo=UTC)
 
