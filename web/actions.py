@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from config.domain import CheckinStatus
+from config.domain import CheckinStatus, Destination
 from notifications import links
 from store.trajectories import TaskRow, Trajectory
 from store.youth import ConsentKind, Youth
@@ -105,6 +105,7 @@ def show(request: Request, token: str) -> Response:
         token=token,
         facts=facts,
         categories=[c.value for c in HelpCategory],
+        destinations=[d.value for d in Destination],
         urgencies=[u.value for u in Urgency],
     )
 
@@ -116,6 +117,7 @@ def _actor(link: links.VerifiedLink) -> str:
 async def _perform(context: WebContext, request: Request, link: links.VerifiedLink) -> Answer:
     from web.workflow_actions import act
     from workflows.trajectory_models import (
+        ChooseDestination,
         CompleteTask,
         DropoutReason,
         RecordCheckin,
@@ -148,6 +150,10 @@ async def _perform(context: WebContext, request: Request, link: links.VerifiedLi
         return await act(
             client, tid, "report_dropout", ReportDropout(actor_id=actor, reason=reason)
         )
+    if form.get("destination"):  # the reminder of the destination task: choose it
+        destination = Destination(str(form["destination"]))
+        choice = ChooseDestination(actor_id=actor, destination=destination, next_contact_id=actor)
+        return await act(client, tid, "choose_destination", choice)
     return await act(client, tid, "complete_task", CompleteTask(task_key=key, actor_id=actor))
 
 

@@ -89,6 +89,20 @@ async def test_check_in_consent_and_dropout_by_link(live: LiveWorld) -> None:
     assert summary.phase.value == "safety_net"
 
 
+async def test_the_destination_reminder_asks_for_the_destination(live: LiveWorld) -> None:
+    tid = await live.enroll()
+    client, csrf = live.web.anonymous()
+    path = sign(live, "task_done", tid, "destination_confirmed@overdue")
+    page = await client.get(path)
+    assert 'name="destination"' in page.text and "Dagbesteding" in page.text
+    answer = await client.post(path, data={"csrf_token": csrf, "destination": "day_activity"})
+    assert "vastgelegd" in answer.text
+    summary = await live.env.client.get_workflow_handle(f"trajectory-{tid}").query(
+        TrajectoryWorkflow.summary
+    )
+    assert summary.destination is not None and summary.destination.value == "day_activity"
+
+
 async def test_expired_links_and_forged_forms_change_nothing(live: LiveWorld) -> None:
     tid = await live.enroll()
     client, csrf = live.web.anonymous()
