@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from config.domain import Phase, TaskKind
     from store.trajectories import TaskStatus
-    from store.youth import ConsentKind
+    from store.youth import ConsentKind, ConsentStatus
     from workflows import agenda, branches
     from workflows.dates import add_days, age_on, local_date, wake_moment
     from workflows.trajectory_effects import Effects
@@ -328,8 +328,6 @@ class TrajectoryWorkflow:
 
     @workflow.update
     def record_consent(self, action: RecordConsent) -> ActionResult:
-        from store.youth import ConsentStatus
-
         wanted = ConsentStatus.given if action.given else ConsentStatus.refused
         if self.state.consents.get(action.kind) is wanted:
             return self._result(ActionStatus.already_done)
