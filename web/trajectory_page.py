@@ -21,6 +21,7 @@ from web.site import SignedIn, WebContext, ctx, form_post
 from web.task_titles import task_title
 from web.workflow_actions import Answer, act, live_view
 from workflows.trajectory_models import (
+    Actor,
     ChooseDestination,
     CompleteTask,
     DropoutReason,
@@ -71,6 +72,7 @@ async def _view(context: WebContext, request: Request, viewer: Viewer, tid: str)
         "leave_date": t.leave_date.isoformat(),
         "overdue_count": live.summary.overdue_count if live else t.overdue_count,
         "live": live is not None,
+        "waakvlam": live.summary.waakvlam if live else t.waakvlam,
         "tasks": items,
     }
 
@@ -171,3 +173,13 @@ async def dropout(
 ) -> Response:
     arg = ReportDropout(actor_id=viewer.professional_id, reason=reason)
     return await _act(request, viewer, tid, "report_dropout", arg, {"reason": reason.value})
+
+
+@router.post("/trajectories/{tid}/waakvlam/{step}", include_in_schema=False, dependencies=FORM)
+async def waakvlam(request: Request, viewer: SignedIn, tid: str, step: str) -> Response:
+    """The youth refuses guidance (waakvlam: light contact only) or asks for help again."""
+    update = {"refuse": "refuse_guidance", "help": "ask_help_again"}.get(step)
+    if update is None:
+        raise Forbidden()
+    arg = Actor(actor_id=viewer.professional_id)
+    return await _act(request, viewer, tid, update, arg, {"step": step})

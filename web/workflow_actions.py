@@ -55,6 +55,8 @@ UPDATES: dict[str, Any] = {
     "choose_destination": TrajectoryWorkflow.choose_destination,
     "record_consent": TrajectoryWorkflow.record_consent,
     "report_dropout": TrajectoryWorkflow.report_dropout,
+    "refuse_guidance": TrajectoryWorkflow.refuse_guidance,
+    "ask_help_again": TrajectoryWorkflow.ask_help_again,
 }
 
 

@@ -55,6 +55,9 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/directory/tokens", COORDINATOR),
     ("POST", "/trajectories/{other}/tasks/case_meeting/complete", OTHER),
     ("POST", "/trajectories/{other}/dropout", OTHER),
+    ("POST", "/trajectories/{other}/waakvlam/refuse", OTHER),
+    ("POST", "/trajectories/{other}/tasks/checkin_1m/checkin", OTHER),
+    ("POST", "/trajectories/{other}/destination", OTHER),
 ]
 FORMS = {
     "/directory/organisations": {"name": "Zorg BV", "kind": "care_provider"},
@@ -63,6 +66,8 @@ FORMS = {
     "/directory/roles": {"professional_id": "pro_outsider", "role": "jobcoach"},
     "/directory/tokens": {"school_id": "org_school", "name": "ParnasSys"},
     "/trajectories/{other}/dropout": {"reason": "contract_ended"},
+    "/trajectories/{other}/tasks/checkin_1m/checkin": {"status": "at_risk"},
+    "/trajectories/{other}/destination": {"destination": "work", "next_contact_id": "pro_jobcoach"},
 }  # fmt: skip
 
 

@@ -148,6 +148,14 @@ async def test_the_trajectory_page_completes_a_task_and_chooses_a_destination(
             return row.destination.value if row and row.destination else None
 
     await live.wait_for(lambda: destination() == "work")
+    refused = await client.post(f"/trajectories/{tid}/waakvlam/refuse", data={"csrf_token": csrf})
+    assert refused.headers["location"].endswith("flash=done")
+    handle = live.env.client.get_workflow_handle(f"trajectory-{tid}")
+    assert (await handle.query(TrajectoryWorkflow.summary)).waakvlam
+    assert "Vraagt weer hulp" in (await client.get(f"/trajectories/{tid}")).text
+    helped = await client.post(f"/trajectories/{tid}/waakvlam/help", data={"csrf_token": csrf})
+    assert helped.headers["location"].endswith("flash=done")
+    assert not (await handle.query(TrajectoryWorkflow.summary)).waakvlam
     with Session(live.web.engine) as session:
         actions = [e.action for e in session.exec(select(AuditEntry)).all()]
     assert "trajectory_viewed" in actions and actions.count("complete_task") == 3
