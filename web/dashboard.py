@@ -13,17 +13,19 @@ import io
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from config.domain import Destination, Phase, SchoolType
 from store import dashboard as queries
 from store.dashboard import Filters, Row, Scope
 from store.directory import Organisation, OrganisationKind
-from web.auth import Viewer, audit
+from web import oncall_actions
+from web.auth import Forbidden, Viewer, WebRole, audit
 from web.charts import bar_chart
 from web.site import CoordinatorOnly, SignedIn, ctx
+from workflows.escalation_models import AckVia
 
 router = APIRouter(tags=["dashboard"])
 PHASES = [p.value for p in Phase if p is not Phase.closed]
@@ -140,6 +142,7 @@ def dashboard_page(
         phases=PHASES,
         chosen={"school": school or "", "school_type": school_type or "", "phase": phase or ""},
         school_names=names,
+        request_flash=request.query_params.get("flash", "")[:40],
     )
 
 
@@ -188,3 +191,28 @@ def yearly_figures(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="waakvlam-{reference}.csv"'},
     )
+
+
+@router.post("/escalations/{escalation_id}/ack", include_in_schema=False)
+async def acknowledge(request: Request, viewer: SignedIn, escalation_id: str) -> Response:
+    """Take a call from the dashboard (the on-call jobcoach, or the coordinator): the same
+    update as an SMS reply or the page's link, so further pages stop at once."""
+    if not await ctx(request).csrf.valid(request):
+        raise HTTPException(403, "csrf")
+    if not (viewer.is_coordinator or WebRole.jobcoach in viewer.roles):
+        raise Forbidden()
+    context = ctx(request)
+    if context.client is None:
+        return RedirectResponse("/dashboard?flash=unavailable", status_code=303)
+    answer = await oncall_actions.acknowledge(
+        client=context.client,
+        engine=context.container.engine,
+        escalation_id=escalation_id,
+        professional_id=viewer.professional_id,
+        via=AckVia.dashboard,
+    )
+    with Session(context.container.engine) as session:
+        detail = {"outcome": answer.outcome.value}
+        audit(session, viewer, "escalation_acknowledged", "escalation", escalation_id, detail)
+        session.commit()
+    return RedirectResponse(f"/dashboard?flash={answer.outcome.value}", status_code=303)

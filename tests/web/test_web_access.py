@@ -56,6 +56,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/trajectories/{other}/tasks/case_meeting/complete", OTHER),
     ("POST", "/trajectories/{other}/dropout", OTHER),
     ("POST", "/trajectories/{other}/waakvlam/refuse", OTHER),
+    ("POST", "/escalations/esc_unknown/ack", COORDINATOR | {"jobcoach": 200}),
     ("POST", "/trajectories/{other}/tasks/checkin_1m/checkin", OTHER),
     ("POST", "/trajectories/{other}/destination", OTHER),
 ]

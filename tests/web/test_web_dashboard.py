@@ -100,3 +100,14 @@ def _region_extra(web: WebWorld) -> None:
                        leave=date.today().replace(year=2026, month=7, day=1),
                        contact_days_ago=1)  # fmt: skip
         session.commit()
+
+
+async def test_a_call_is_taken_from_the_dashboard(web: WebWorld) -> None:
+    web.app.state.web.client = object()  # an unknown escalation never reaches Temporal
+    client, csrf = web.as_role("jobcoach")
+    taken = await client.post("/escalations/esc_gone/ack", data={"csrf_token": csrf})
+    assert taken.headers["location"] == "/dashboard?flash=closed"
+    page = await client.get(taken.headers["location"])
+    assert 'role="status">closed' in page.text
+    forged = await client.post("/escalations/esc_gone/ack", data={"csrf_token": "x"})
+    assert forged.status_code == 403
