@@ -59,14 +59,9 @@ class Filters:
     phase: str | None = None
 
     def condition(self) -> ColumnElement[bool]:
-        parts: list[ColumnElement[bool]] = [and_(True)]
-        if self.school_id:
-            parts.append(col(Trajectory.school_id) == self.school_id)
-        if self.school_type:
-            parts.append(col(Trajectory.school_type) == self.school_type)
-        if self.phase:
-            parts.append(col(Trajectory.phase) == self.phase)
-        return and_(*parts)
+        chosen = {"school_id": self.school_id, "school_type": self.school_type, "phase": self.phase}
+        parts = [col(getattr(Trajectory, k)) == v for k, v in chosen.items() if v]
+        return and_(True, *parts)
 
 
 @dataclass
@@ -91,8 +86,8 @@ def _select(where: ColumnElement[bool], order: list[Any], limit: int) -> Any:
     )
 
 
-def _rows(session: Session, where: ColumnElement[bool], order: list[Any], limit: int) -> list[Row]:
-    return [Row(t, y) for t, y in session.exec(_select(where, order, limit)).all()]
+def _rows(session: Session, query: Any) -> list[Row]:
+    return [Row(t, y) for t, y in session.exec(query).all()]
 
 
 def stalled_queries(
@@ -115,10 +110,8 @@ def stalled(
     """Stalled trajectories ranked by neglect (the attention paradox): never contacted or the
     longest without contact first, then the most overdue."""
     never, rest = stalled_queries(scope, now, filters, limit)
-    rows = [Row(t, y) for t, y in session.exec(never).all()]
-    if len(rows) < limit:
-        rows += [Row(t, y) for t, y in session.exec(rest).all()]
-    return rows[:limit]
+    rows = _rows(session, never)
+    return (rows + _rows(session, rest))[:limit] if len(rows) < limit else rows
 
 
 def flagged(
@@ -128,7 +121,7 @@ def flagged(
     ``safety_net``; the soonest leavers first."""
     column = getattr(Trajectory, flag)
     where = and_(_open(scope, filters), col(column).is_(True))
-    return _rows(session, where, [col(Trajectory.leave_date), col(Trajectory.id)], limit)
+    return _rows(session, _select(where, [col(Trajectory.leave_date), col(Trajectory.id)], limit))
 
 
 def count_by(
@@ -144,18 +137,13 @@ def count_by(
 def flag_counts(session: Session, scope: Scope, filters: Filters = Filters()) -> dict[str, int]:
     flags = ("no_destination", "consent_pending", "waakvlam", "safety_net")
     columns = [func.sum(func.cast(col(getattr(Trajectory, f)), Integer())) for f in flags]
-    totals: tuple[Any, ...] = tuple(
-        session.execute(select(func.count(), *columns).where(_open(scope, filters))).one()
-    )
-    return {"open": int(totals[0] or 0)} | {
-        f: int(v or 0) for f, v in zip(flags, totals[1:], strict=True)
-    }
+    query = select(func.count(), *columns).where(_open(scope, filters))
+    totals: tuple[Any, ...] = tuple(session.execute(query).one())
+    return dict(zip(("open", *flags), (int(v or 0) for v in totals), strict=True))
 
 
 def _key(value: Any) -> str:
-    if value is None:
-        return "none"
-    return str(getattr(value, "value", value))
+    return "none" if value is None else str(getattr(value, "value", value))
 
 
 @dataclass
@@ -246,7 +234,9 @@ def open_escalations(session: Session, scope: Scope, limit: int = 20) -> list[Es
 
 
 def visible_trajectory(session: Session, scope: Scope, trajectory_id: str) -> Row | None:
-    rows = _rows(session, and_(col(Trajectory.id) == trajectory_id, scope.condition()), [], 1)
+    rows = _rows(
+        session, _select(and_(col(Trajectory.id) == trajectory_id, scope.condition()), [], 1)
+    )
     return rows[0] if rows else None
 
 

@@ -128,6 +128,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Keep this token now; it will not be shown again:",
     ),
     "save": ("Opslaan", "Save"),
+    "traj.dropout": ("Uitval melden", "Report a dropout"),
     "phase.orientation": ("Oriëntatie", "Orientation"),
     "phase.decision": ("Besluitvorming", "Decision"),
     "phase.handover": ("Warme overdracht", "Handover"),

@@ -55,7 +55,8 @@ def _professional_by_email(session: Session, email: str) -> Professional | None:
 async def request_link(request: Request, email: Annotated[str, Form(max_length=200)]) -> Response:
     context = ctx(request)
     email = email.strip().lower()
-    if not context.sign_in_limit.allow(f"ip:{client_ip(request)}", f"email:{email}"):
+    per_ip = context.sign_in_ip_limit.allow(client_ip(request))
+    if not (per_ip and context.sign_in_limit.allow(email)):
         return context.render(
             request, "site/message.html", 429, title="limit.title", text="limit.text"
         )

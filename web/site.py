@@ -40,7 +40,8 @@ class WebContext:
     client: Client | None
     pages: Pages
     csrf: Csrf
-    sign_in_limit: RateLimiter
+    sign_in_limit: RateLimiter  # per address
+    sign_in_ip_limit: RateLimiter  # per client address: an office shares one behind NAT
     help_limit: RateLimiter
 
     @property
@@ -128,6 +129,7 @@ def install(app: FastAPI, container: Container, client: Client | None) -> None:
         pages=Pages(),
         csrf=Csrf(container.settings.signing_secret.get_secret_value()),
         sign_in_limit=RateLimiter(limit=5, window=15 * 60),
+        sign_in_ip_limit=RateLimiter(limit=30, window=15 * 60),
         help_limit=RateLimiter(limit=3, window=10 * 60),
     )
     app.state.web = context

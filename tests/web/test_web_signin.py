@@ -76,6 +76,11 @@ async def test_sign_in_requests_are_rate_limited(web: WebWorld) -> None:
     ]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
     assert len(web.emails.sent) == 5
+    other = [
+        (await client.post("/signin", data={"email": f"{n}@x.org", "csrf_token": csrf})).status_code
+        for n in range(30)
+    ]
+    assert other.count(429) == 7  # the same computer: at most 30 requests per 15 minutes
 
 
 async def test_signing_out_ends_the_session(web: WebWorld) -> None:
