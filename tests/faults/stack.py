@@ -47,7 +47,13 @@ from waakvlam.worker import workflows
 from workflows.dates import add_months
 
 WORKING_MOMENT = datetime(2027, 3, 9, 10, 0, tzinfo=ZoneInfo("Europe/Amsterdam")).astimezone(UTC)
-FAST_POLICY = SendPolicy(unknown_outcome_checks=2, unknown_outcome_wait=timedelta(seconds=1))
+# Unknown outcomes settle in seconds, and the SMS rate limit per number (4 an hour) is lifted:
+# the fault tests send many notices to one coordinator within a minute.
+FAST_POLICY = SendPolicy(
+    sms_per_recipient_per_hour=10_000,
+    unknown_outcome_checks=2,
+    unknown_outcome_wait=timedelta(seconds=1),
+)
 IN_FLIGHT = (OutboxStatus.pending, OutboxStatus.sending, OutboxStatus.scheduled)
 
 
@@ -99,11 +105,12 @@ def activities(
 def fault_worker(
     client: Client, task_queue: str, engine: Engine, services: NotificationServices,
     executor: ThreadPoolExecutor, clock: Callable[[], datetime] | None = None,
+    extra_workflows: Sequence[type] = (),
 ) -> Worker:  # fmt: skip
     return Worker(
-        client, task_queue=task_queue, workflows=workflows(),
+        client, task_queue=task_queue, workflows=[*workflows(), *extra_workflows],
         activities=activities(engine, services, clock or pinned_clock()),
-        activity_executor=executor, max_concurrent_activities=64,
+        activity_executor=executor, max_concurrent_activities=executor._max_workers,
     )  # fmt: skip
 
 
@@ -125,6 +132,15 @@ async def enroll_late(
         )  # fmt: skip
         ids.append(f"trajectory-{result.trajectory_id}")
     return ids
+
+
+def restart_smtp(smtp: FakeSmtp) -> None:
+    """Bring a stopped fake SMTP server back on the same port, keeping what it received (an
+    aiosmtpd controller cannot be started twice)."""
+    from tests.fakes.smtp import _Controller
+
+    smtp._controller = _Controller(smtp._handler, smtp.port, smtp)
+    smtp.start()
 
 
 def outbox(engine: Engine) -> list[OutboxMessage]:

@@ -19,7 +19,7 @@ from workflows.dates import local_date
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import CompleteTask
 
-WAVE = 10
+WAVE = 4
 # Enrolled two months before leaving: five tasks are past, so each trajectory sends five overdue
 # notices to the owners and, the grace period being over too, five escalations to the coordinator.
 PER_TRAJECTORY = 10

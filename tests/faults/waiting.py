@@ -11,7 +11,7 @@ from tests.faults.stack import in_flight, outbox
 
 
 async def settle(
-    engine: Engine, *, at_least: int, timeout: float = 60.0, quiet: float = 1.5
+    engine: Engine, *, at_least: int, timeout: float = 60.0, quiet: float = 1.0
 ) -> int:
     """Wait until at least ``at_least`` outbox rows exist, none is in flight, and nothing new
     appeared for ``quiet`` seconds; returns the number of rows."""
