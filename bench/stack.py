@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -72,14 +72,16 @@ class Embedded:
 
 
 @asynccontextmanager
-async def embedded(data_dir: Path, **overrides: Any) -> AsyncIterator[Embedded]:
+async def embedded(
+    data_dir: Path, region_builder: Callable[[Engine], Region] = build_region, **overrides: Any
+) -> AsyncIterator[Embedded]:
     settings = bench_settings(
         data_dir, temporal_address=f"127.0.0.1:{free_port()}", temporal_ui_port=free_port(),
         temporal_task_queue="bench", **overrides,
     )  # fmt: skip
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
-    region = build_region(engine)
+    region = region_builder(engine)
     server = DevServer(settings)
     await server.start()
     try:
