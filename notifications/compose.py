@@ -17,6 +17,7 @@ from notifications import links
 from notifications.recipients import Addressee
 from notifications.requests import MessageKind, NotifyRequest
 from notifications.templates import MessageTemplates, RenderedMessage, format_date
+from store.directory import Professional
 
 # Which one-click action a message's link performs; None → a plain link to the trajectory page.
 LINK_PURPOSE: dict[MessageKind, str | None] = {
@@ -83,10 +84,14 @@ class Composer:
             now=now,
         ).url
 
-    def context(self, request: NotifyRequest, addressee: Addressee, link: str) -> dict[str, Any]:
+    def context(
+        self, request: NotifyRequest, addressee: Addressee, link: str, responder: str = ""
+    ) -> dict[str, Any]:
         language = addressee.language
         facts = request.facts
         return {
+            "responder": responder,
+            "audience": str(facts.get("audience", "")),
             "first_name": addressee.first_name,
             "region": self.settings.region_name,
             "task": self.task_title(facts.get("task"), language),
@@ -99,5 +104,15 @@ class Composer:
         self, session: Session, request: NotifyRequest, addressee: Addressee, now: datetime
     ) -> RenderedMessage:
         link = self.link(session, request, addressee, now)
-        context = self.context(request, addressee, link)
+        context = self.context(request, addressee, link, responder_name(session, request))
         return self.templates.render(request.kind.value, addressee.language, context)
+
+
+def responder_name(session: Session, request: NotifyRequest) -> str:
+    """The first name of the professional who took a page (``facts["responder_id"]``), so the
+    caller hears who is coming; first name only, as every message."""
+    responder_id = request.facts.get("responder_id")
+    if not isinstance(responder_id, str):
+        return ""
+    professional = session.get(Professional, responder_id)
+    return professional.first_name if professional is not None else ""

@@ -17,7 +17,7 @@ from notifications.compose import first_link
 from notifications.gsm import to_gsm7
 from notifications.inbound import set_sms_opt_out
 from notifications.recipients import Address, find_addressee
-from notifications.requests import NotifyOutcome, NotifyResult, Recipient
+from notifications.requests import SINGLE_CHANNEL, NotifyOutcome, NotifyResult, Recipient
 from store.directory import Channel
 from store.outbox import OutboxMessage, OutboxStatus
 
@@ -55,6 +55,8 @@ def fail_over(
         outbox.disable_address(session, row, code)
     other = Channel.email if row.channel is Channel.sms else Channel.sms
     base = outbox.base_of(row.idempotency_key)
+    if base.rsplit(":", 1)[-1].startswith(SINGLE_CHANNEL):  # its twin goes on the other channel
+        return NotifyResult(outcome=NotifyOutcome.failed, outbox_ids=[row.id], reason=code)
     key = outbox.row_key(base, other)
     already = [r for r in outbox.rows_for(session, base) if r.idempotency_key == key]
     if already:

@@ -102,7 +102,13 @@ class Notifier:
             return NotifyResult(outcome=NotifyOutcome.suppressed, reason=blocked)
         urgent = is_urgent(request.kind, request.urgent)
         digest = wants_digest(addressee, request.kind, urgent)
-        address = addressee.on(Channel.email) if digest else choose_address(addressee, urgent)
+        if request.channel is not None:
+            digest = False
+            address = addressee.on(request.channel)
+        elif digest:
+            address = addressee.on(Channel.email)
+        else:
+            address = choose_address(addressee, urgent)
         if address is None:
             return NotifyResult(outcome=NotifyOutcome.suppressed, reason="no_contact_method")
         timing = decide(

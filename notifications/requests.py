@@ -11,7 +11,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from store.directory import PersonKind
+from store.directory import Channel, PersonKind
+
+# Marks the idempotency key of a request bound to one channel (see ``NotifyRequest.channel``).
+SINGLE_CHANNEL = "only-"
 
 
 class MessageKind(StrEnum):
@@ -48,20 +51,24 @@ class NotifyRequest(BaseModel):
     urgent: bool = False
     # Non-personal facts for the template: task rule ids, counts, dates, ack codes.
     facts: dict[str, str | int] = Field(default_factory=dict)
+    # Send on this channel only, without failover (an on-call page goes out on SMS and on
+    # email as two requests); None lets the notifier choose, with failover to the other one.
+    channel: Channel | None = None
 
     @property
     def idempotency_key(self) -> str:
         due = self.due_date.isoformat() if self.due_date else "-"
-        return ":".join(
-            [
-                self.trajectory_id or "-",
-                self.kind.value,
-                self.reference,
-                due,
-                self.recipient.kind.value,
-                self.recipient.id,
-            ]
-        )
+        parts = [
+            self.trajectory_id or "-",
+            self.kind.value,
+            self.reference,
+            due,
+            self.recipient.kind.value,
+            self.recipient.id,
+        ]
+        if self.channel is not None:
+            parts.append(f"{SINGLE_CHANNEL}{self.channel.value}")
+        return ":".join(parts)
 
 
 class NotifyOutcome(StrEnum):

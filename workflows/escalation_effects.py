@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         NotifyResult,
         Recipient,
     )
-    from store.directory import PersonKind
+    from store.directory import Channel, PersonKind
     from workflows.escalation_models import (
         Acknowledge,
         CallForHelp,
@@ -85,12 +85,18 @@ class Pager:
 
     async def page(self, professional_id: str, round_: int, step: int) -> None:
         paged_at = workflow.now()  # before the send: an ack may arrive while it returns
-        result = await self.send(
-            MessageKind.oncall_page,
-            Recipient(kind=PersonKind.professional, id=professional_id),
-            f"{self.esc}:{round_}.{step}",
-            self.facts(round=round_, step=step),
-        )
+        to = Recipient(kind=PersonKind.professional, id=professional_id)
+        reference, facts = f"{self.esc}:{round_}.{step}", self.facts(round=round_, step=step)
+        if workflow.patched(PAGE_ON_BOTH_CHANNELS):
+            # SMS and email at once: a gateway outage must not silence the page.
+            result = combined(
+                [
+                    await self.send(MessageKind.oncall_page, to, reference, facts, channel=channel)
+                    for channel in (Channel.sms, Channel.email)
+                ]
+            )
+        else:
+            result = await self.send(MessageKind.oncall_page, to, reference, facts)
         self.pages += 1
         if professional_id not in self.paged:
             self.paged.append(professional_id)
@@ -155,7 +161,12 @@ class Pager:
         )
 
     async def send(
-        self, kind: MessageKind, to: Recipient, reference: str, facts: dict[str, str | int]
+        self,
+        kind: MessageKind,
+        to: Recipient,
+        reference: str,
+        facts: dict[str, str | int],
+        channel: Channel | None = None,
     ) -> NotifyResult:
         request = NotifyRequest(
             kind=kind,
@@ -164,6 +175,7 @@ class Pager:
             trajectory_id=self.trajectory_id,
             urgent=True,
             facts=facts,
+            channel=channel,
         )
         try:
             result: NotifyResult = await workflow.execute_activity(
@@ -177,3 +189,21 @@ class Pager:
         except ActivityError:
             workflow.logger.warning("escalation %s: %s not sent", self.esc, kind.value)
             return NotifyResult(outcome=NotifyOutcome.failed, reason="activity_failed")
+
+
+PAGE_ON_BOTH_CHANNELS = "page-on-sms-and-email"
+_BEST_FIRST = (
+    NotifyOutcome.sent,
+    NotifyOutcome.already_sent,
+    NotifyOutcome.scheduled,
+    NotifyOutcome.suppressed,
+    NotifyOutcome.failed,
+)
+
+
+def combined(results: list[NotifyResult]) -> NotifyResult:
+    """One page on two channels: it reached the person if either channel did."""
+    best = min(results, key=lambda r: _BEST_FIRST.index(r.outcome))
+    ids = [i for r in results for i in r.outbox_ids]
+    reasons = ",".join(r.reason for r in results if r.reason)
+    return NotifyResult(outcome=best.outcome, outbox_ids=ids, reason=reasons or None)

@@ -21,6 +21,8 @@ CONTEXT = {
     "link": "https://waakvlam.example.nl/a/" + "x" * 120,
     "day": "9 maart 2027",
     "items": [{"subject": "Herinnering: Toekomstgesprek", "link": "https://w.example/a/1"}],
+    "responder": "Bram",
+    "audience": "caller",
 }
 
 
@@ -80,3 +82,11 @@ def test_every_template_file_has_its_translation_and_renders() -> None:
         for language in Language:
             assert (root / language.value / f"{name}.jinja").exists(), f"{language}/{name}"
             assert templates.render(name, language, CONTEXT).subject
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("audience", ["caller", "paged"])
+def test_page_acknowledged_names_who_took_it(language: Language, audience: str) -> None:
+    context = CONTEXT | {"audience": audience}
+    rendered = MessageTemplates(sms_max_segments=3).render("page_acknowledged", language, context)
+    assert "Bram" in rendered.text and "Bram" in rendered.sms and "Bram" in rendered.subject

@@ -25,10 +25,20 @@ async def test_ack_at_step_one_by_sms_reply_stops_paging_and_tells_the_caller(wo
         "pro_anna",
         "sms",
     )
-    assert len(world.mails_to("pro_case_director")) == 1  # the caller hears it is taken
+    [told] = world.mails_to("pro_case_director")  # the caller hears it is taken, and by whom
+    assert "Anna" in told.text
+    [paged_by_mail] = world.mails_to("pro_anna")  # the page went out by email as well
+    assert code in paged_by_mail.text
     result = await world.resolve(handle)
     assert result.status.value == "resolved" and result.pages == 1
-    assert world.actions(escalation_id) == ["created", "paged", "acknowledged", "resolved"]
+    # One audit entry per channel of the page: SMS and email.
+    assert world.actions(escalation_id) == [
+        "created",
+        "paged",
+        "paged",
+        "acknowledged",
+        "resolved",
+    ]
     world.phones.assert_no_surprises()
     del bram
 
@@ -63,9 +73,12 @@ async def test_no_ack_pages_the_backup_then_the_coordinator(world: World) -> Non
     assert world.actions(escalation_id) == [
         "created",
         "paged",
-        "escalated",
         "paged",
         "escalated",
+        "paged",
+        "paged",
+        "escalated",
+        "paged",
         "paged",
         "acknowledged",
         "resolved",
@@ -134,7 +147,7 @@ async def test_a_second_call_joins_the_open_escalation(world: World) -> None:
             select(EscalationCall).where(EscalationCall.escalation_id == escalation_id)
         ).all()
     assert [c.caller_ref for c in calls] == ["pro_case_director", "pro_mentor"]
-    assert world.actions(escalation_id) == ["created", "paged", "joined", "acknowledged"]
+    assert world.actions(escalation_id) == ["created", "paged", "paged", "joined", "acknowledged"]
     assert len(world.mails_to("pro_case_director")) == 1
     assert len(world.mails_to("pro_mentor")) == 1
     third = await world.call(caller="pro_school")  # after the ack: told at once who is coming
@@ -176,9 +189,9 @@ async def test_the_web_routes_need_a_signed_in_person_and_the_audit_a_coordinato
     audit_url = f"/oncall/escalations/{escalation_id}/audit"
     assert (await world.web.get(audit_url, headers=as_("pro_anna"))).status_code == 403
     trail = (await world.web.get(audit_url, headers=as_(world.coordinator))).json()
-    assert [e["action"] for e in trail["entries"]] == ["created", "paged"]
+    assert [e["action"] for e in trail["entries"]] == ["created", "paged", "paged"]
     assert trail["entries"][0]["actor_id"] == "pro_mentor"
-    assert trail["entries"][1]["detail"]["channel"] == "sms"
+    assert [e["detail"]["channel"] for e in trail["entries"][1:]] == ["sms", "email"]
     now = await world.web.get("/oncall/rotations/rot_jobcoach/now", headers=as_("pro_anna"))
     assert now.json()["on_call"] == ["pro_anna"]
     resolved = await world.web.post(
