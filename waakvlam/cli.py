@@ -18,6 +18,7 @@ COMMANDS = (
     "web",
     "timeline",
     "enroll",
+    "stalled",
     "purge",
     "export",
     "erase",
