@@ -165,7 +165,7 @@ async def send_direct(channel: SmtpEmail, count: int) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trajectories", type=int, default=2000, help="open trajectories")
+    parser.add_argument("--trajectories", type=int, default=1000, help="open trajectories")
 
 
 def main(args: argparse.Namespace) -> Section:
