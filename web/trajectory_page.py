@@ -4,7 +4,7 @@ every action is written to the audit log; only opaque ids go to Temporal."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,12 +14,14 @@ from sqlmodel import Session, col, select
 from config.domain import CheckinStatus, Destination
 from store import dashboard as queries
 from store.directory import Organisation, Professional
+from store.disclosure import may_see_youth
 from store.trajectories import TaskStatus
 from web.auth import Forbidden, Viewer, audit
 from web.charts import timeline_picture
 from web.site import SignedIn, WebContext, ctx, form_post
 from web.task_titles import task_title
 from web.workflow_actions import Answer, act, live_view
+from workflows.dates import AMSTERDAM
 from workflows.trajectory_models import (
     Actor,
     ChooseDestination,
@@ -36,6 +38,12 @@ ACTIONABLE = {TaskStatus.upcoming, TaskStatus.open, TaskStatus.overdue}
 def _visible(session: Session, viewer: Viewer, trajectory_id: str) -> queries.Row:
     row = queries.visible_trajectory(session, viewer.scope, trajectory_id)
     if row is None:  # unknown and out of scope look the same: nothing leaks
+        raise Forbidden()
+    # Outside the youth's own case team, the consent in force decides (data sharing from 16).
+    today = datetime.now(AMSTERDAM).date()
+    if not viewer.is_coordinator and not may_see_youth(
+        session, viewer.professional_id, row.youth.id, today
+    ):
         raise Forbidden()
     return row
 

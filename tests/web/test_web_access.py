@@ -4,7 +4,9 @@ nothing about the youth it guards, and an unknown id looks the same as one out o
 from __future__ import annotations
 
 import pytest
+from sqlmodel import Session
 
+from store.youth import Consent, ConsentKind, ConsentStatus
 from tests.web.world import Seed, WebWorld
 
 ROLES = (
@@ -146,3 +148,28 @@ async def test_security_headers_are_on_every_response(web: WebWorld) -> None:
     first = await fresh.get("/signin")
     cookie = first.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie
+
+
+async def test_outside_the_case_team_a_refused_data_sharing_consent_hides_the_youth(
+    web: WebWorld,
+) -> None:
+    """The mentor sees the school's youth through the organisation, but is not in the case
+    team: once the youth (17) refuses data sharing, the page is closed to them; the case
+    director still sees it."""
+    mentor, _ = web.as_role("professional")
+    page = f"/api/trajectories/{web.seed.own}"
+    assert (await mentor.get(page)).status_code == 200
+    with Session(web.engine) as session:
+        session.add(
+            Consent(
+                youth_id="yth_" + web.seed.own.removeprefix("trj_"),
+                trajectory_id=web.seed.own,
+                kind=ConsentKind.data_sharing,
+                status=ConsentStatus.refused,
+            )
+        )
+        session.commit()
+    refused = await mentor.get(page)
+    assert refused.status_code == 403 and "Sanne" not in refused.text
+    director, _ = web.as_role("case_director")
+    assert (await director.get(page)).status_code == 200
