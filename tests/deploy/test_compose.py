@@ -27,6 +27,7 @@ SECRETS = {
     "WAAKVLAM_PAYLOAD_KEYS",
     "POSTGRES_PASSWORD",
     "TEMPORAL_DB_PASSWORD",
+    "WAAKVLAM_CODEC_TOKEN",
 }
 # What an operator would put in .env; used to interpolate the file as `docker compose` would.
 SAMPLE_ENV = {
@@ -35,6 +36,7 @@ SAMPLE_ENV = {
     "WAAKVLAM_SIGNING_SECRET": "s" * 48,
     "WAAKVLAM_PAYLOAD_KEYS": "k1:" + base64.b64encode(bytes(range(32))).decode(),
     "WAAKVLAM_PUBLIC_BASE_URL": "https://waakvlam.example.nl",
+    "WAAKVLAM_CODEC_TOKEN": "c" * 40,
 }
 _REFERENCE = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
@@ -260,3 +262,12 @@ def test_postgres_init_creates_the_roles_and_databases_compose_uses(
     for variable in ("POSTGRES_PASSWORD", "TEMPORAL_DB_PASSWORD"):
         assert f"${{{variable}}}" in sql and variable in postgres["environment"]
     assert "pg_isready" in postgres["healthcheck"]["test"]
+
+
+def test_the_ui_sends_credentials_to_the_codec_and_the_app_allows_its_origin(
+    compose: dict[str, Any],
+) -> None:
+    ui = compose["services"]["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    web = env_of(compose["services"]["web"])
+    assert web["WAAKVLAM_TEMPORAL_UI_ORIGIN"] == "http://localhost:8080"  # the UI's published port
