@@ -15,9 +15,8 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from bench.common import Section, p50, percentile
 from config.domain import Destination, Phase, Role, SchoolType, TaskKind
 from store import dashboard as queries
 from store.dashboard import Scope
-from store.db import make_engine, migrate, normalise_url
+from store.db import make_engine, migrate, scratch_postgres
 from store.directory import Organisation, OrganisationKind, Professional
 from store.trajectories import TaskRow, TaskStatus, Trajectory
 from store.youth import Youth
@@ -158,22 +157,8 @@ def sqlite_engine(directory: Path) -> Iterator[Engine]:
         engine.dispose()
 
 
-@contextmanager
-def postgres_engine(url: str) -> Iterator[Engine]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    engine = make_engine(f"{normalise_url(url)}{sep}options=-csearch_path%3D{schema}")
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def postgres_engine(url: str) -> AbstractContextManager[Engine]:
+    return scratch_postgres(url, "bench")
 
 
 def run(args: argparse.Namespace) -> Section:

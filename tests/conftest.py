@@ -12,16 +12,15 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from store.db import make_engine, migrate, normalise_url
+from store.db import make_engine, migrate, scratch_postgres
 from waakvlam.temporal import data_converter, find_binary, register_search_attributes
 from workflows import search_attributes
 
@@ -51,20 +50,8 @@ def _sqlite(tmp_path: Path) -> Engine:
 
 
 def _postgres() -> Iterator[Engine]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    engine = make_engine(f"{normalise_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}")
-    try:
-        migrate(engine)
+    with scratch_postgres(POSTGRES_URL, "t") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
