@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -132,17 +133,18 @@ class Harness:
         return self.env.client.get_workflow_handle(f"trajectory-{result.trajectory_id}")
 
 
-@pytest.fixture
-async def harness(
-    isolated_workflow_env: WorkflowEnvironment, sqlite_engine: Engine, task_queue: str
+@asynccontextmanager
+async def running_harness(
+    env: WorkflowEnvironment, engine: Engine, task_queue: str
 ) -> AsyncIterator[Harness]:
-    workflow_env = isolated_workflow_env
-    region = build_region(sqlite_engine)
+    """A small region in ``engine`` and a worker with the real trajectory activities and the
+    recording outbox; whatever is left running is terminated at the end."""
+    region = build_region(engine)
     outbox = Outbox()
-    activities = TrajectoryActivities(sqlite_engine)
+    activities = TrajectoryActivities(engine)
     with ThreadPoolExecutor(max_workers=4) as executor:
         async with Worker(
-            workflow_env.client,
+            env.client,
             task_queue=task_queue,
             workflows=[TrajectoryWorkflow],
             activities=[
@@ -153,8 +155,8 @@ async def harness(
             activity_executor=executor,
         ):
             harness = Harness(
-                env=workflow_env,
-                engine=sqlite_engine,
+                env=env,
+                engine=engine,
                 region=region,
                 outbox=outbox,
                 task_queue=task_queue,
@@ -164,3 +166,11 @@ async def harness(
                 yield harness
             finally:
                 await harness.stop_all()
+
+
+@pytest.fixture
+async def harness(
+    isolated_workflow_env: WorkflowEnvironment, sqlite_engine: Engine, task_queue: str
+) -> AsyncIterator[Harness]:
+    async with running_harness(isolated_workflow_env, sqlite_engine, task_queue) as harness:
+        yield harness

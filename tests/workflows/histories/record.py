@@ -11,21 +11,15 @@ import asyncio
 import secrets
 import tempfile
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
-from temporalio.worker import Worker
 
-from activities.trajectory import TrajectoryActivities
 from config.domain import CheckinStatus, Destination, Role
-from config.settings import DEFAULT_TIMELINE
-from config.timeline import load_timeline
 from store.db import make_engine, migrate
 from tests.conftest import start_time_skipping
-from tests.factories import build_region
-from tests.workflows.conftest import Harness, Outbox
+from tests.workflows.conftest import Harness, running_harness
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import (
     Actor,
@@ -79,33 +73,10 @@ async def record(name: str, kwargs: dict[str, int], scenario: Scenario) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/r.db")
         migrate(engine)
-        region, outbox = build_region(engine), Outbox()
-        queue = f"record-{secrets.token_hex(4)}"
-        acts = TrajectoryActivities(engine)
-        with ThreadPoolExecutor(4) as pool:
-            async with Worker(
-                env.client,
-                task_queue=queue,
-                workflows=[TrajectoryWorkflow],
-                activities=[
-                    acts.resolve_recipients,
-                    acts.project_trajectory,
-                    outbox.send_notification,
-                ],
-                activity_executor=pool,
-            ):
-                h = Harness(
-                    env=env,
-                    engine=engine,
-                    region=region,
-                    outbox=outbox,
-                    task_queue=queue,
-                    timeline=load_timeline(DEFAULT_TIMELINE),
-                )
-                handle = await h.enroll(**kwargs)
-                await scenario(h, handle)
-                history = await handle.fetch_history()
-                await handle.terminate("recorded")
+        async with running_harness(env, engine, f"record-{secrets.token_hex(4)}") as h:
+            handle = await h.enroll(**kwargs)
+            await scenario(h, handle)
+            history = await handle.fetch_history()
         engine.dispose()
     (HERE / f"{name}.json").write_text(history.to_json())
     await env.shutdown()
