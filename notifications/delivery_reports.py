@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from notifications import outbox
+from notifications.failover import fail_over
 from store.outbox import OutboxMessage, OutboxStatus
 
 
@@ -87,8 +88,17 @@ def parse_twilio(form: Mapping[str, str], ref: str | None) -> DeliveryReport | N
     )
 
 
-def apply_report(session: Session, report: DeliveryReport, now: datetime) -> int | None:
-    """Update the row the report is about; returns its id (None when no row matches)."""
+@dataclass(frozen=True)
+class Applied:
+    """What a report changed: the row it is about, and the failover row to deliver now when
+    the provider reported a permanent failure after accepting the message."""
+
+    row_id: int
+    failover_row_id: int | None = None
+
+
+def apply_report(session: Session, report: DeliveryReport, now: datetime) -> Applied | None:
+    """Update the row the report is about (None when no row matches)."""
     row = _find(session, report)
     if row is None or row.id is None:
         return None
@@ -104,8 +114,11 @@ def apply_report(session: Session, report: DeliveryReport, now: datetime) -> int
     session.add(row)
     session.commit()
     if report.state is DeliveryState.failed and row.status is not OutboxStatus.failed:
-        outbox.mark_failed(session, row, report.error_code or f"{report.provider}_undelivered", now)
-    return row.id
+        code = report.error_code or f"{report.provider}_undelivered"
+        # Undeliverable after all: the same failover as a refusal at send time.
+        next_row = fail_over(session, row, code, now)
+        return Applied(row.id, next_row if isinstance(next_row, int) else None)
+    return Applied(row.id)
 
 
 def _find(session: Session, report: DeliveryReport) -> OutboxMessage | None:

@@ -20,7 +20,13 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
-from notifications.delivery_reports import DeliveryReport, apply_report, parse_cm, parse_twilio
+from notifications.delivery_reports import (
+    Applied,
+    DeliveryReport,
+    apply_report,
+    parse_cm,
+    parse_twilio,
+)
 from notifications.inbound import InboundSms, parse_cm_inbound, parse_twilio_inbound
 from notifications.sms_twilio import signature_valid
 from waakvlam.container import Container
@@ -51,12 +57,19 @@ async def _twilio_form(request: Request, container: Container) -> dict[str, str]
 
 
 async def _apply(container: Container, reports: list[DeliveryReport]) -> list[int | None]:
-    def work() -> list[int | None]:
-        now = datetime.now(UTC)
+    now = datetime.now(UTC)
+
+    def work() -> list[Applied | None]:
         with Session(container.engine) as session:
             return [apply_report(session, report, now) for report in reports]
 
-    return await asyncio.to_thread(work)
+    applied = await asyncio.to_thread(work)
+    for item in applied:
+        if item is not None and item.failover_row_id is not None:
+            await container.notifications.notifier.deliver(
+                item.failover_row_id, now, reschedule_on_temporary=True
+            )
+    return [item.row_id if item else None for item in applied]
 
 
 async def _route(container: Container, sms: InboundSms) -> str:

@@ -52,6 +52,24 @@ async def test_delivery_reports_mark_the_message_delivered_or_failed(
         assert [m.id for m in failed_messages(session)] == [checkin_row.id]
 
 
+@pytest.mark.parametrize("provider", ["cm", "twilio"])
+async def test_an_sms_reported_undeliverable_fails_over_to_email(
+    world_factory: Callable[..., World], provider: str
+) -> None:
+    world = world_factory(provider)
+    await world.services.notifier.notify(PAGE, WORKDAY)  # a page: SMS first
+    [page_sms] = world.gateway.messages
+    base = world.settings.public_base_url
+    url = base + STATUS_URL[provider] if STATUS_URL[provider] else None
+    async with web_client(world) as client:
+        assert (await world.gateway.report(page_sms, "failed", url=url, client=client)).is_success
+    sms_row, email_row = outbox_rows(world.engine)
+    assert sms_row.status is OutboxStatus.failed
+    assert (email_row.failover_of, email_row.status) == (sms_row.id, OutboxStatus.sent)
+    [mail] = world.smtp.messages_to("anna@example.org")
+    assert "4821" in mail.text
+
+
 async def test_a_twilio_webhook_with_a_wrong_signature_is_refused(
     world_factory: Callable[..., World],
 ) -> None:
