@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     sms_provider: SmsProvider = SmsProvider.console
     sms_sender: str = "Waakvlam"
     sms_max_segments: int = Field(default=3, ge=1, le=10)
+    # Non-urgent SMS to one number per hour; more wait for a free slot (pages are exempt).
+    sms_per_recipient_per_hour: int = Field(default=4, ge=1, le=60)
     cm_api_url: str = "https://gw.messaging.cm.com/v1.0/message"
     cm_product_token: SecretStr | None = None
     twilio_api_url: str = "https://api.twilio.com"

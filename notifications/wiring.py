@@ -71,7 +71,7 @@ def build_notifications(
         composer=Composer(settings, templates, timeline),
         email=email,
         sms=sms,
-        policy=policy,
+        policy=policy or SendPolicy(sms_per_recipient_per_hour=settings.sms_per_recipient_per_hour),
     )
     return NotificationServices(
         templates=templates,

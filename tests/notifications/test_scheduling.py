@@ -7,11 +7,15 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 from sqlmodel import Session, select
 
+from config.settings import Settings
 from notifications.dispatch import dispatch_scheduled
 from notifications.requests import MessageKind, NotifyOutcome
 from notifications.timing import SendPolicy
+from notifications.wiring import build_notifications
+from store.db import make_engine
 from store.directory import ContactMethod, PersonKind
 from store.outbox import OutboxStatus
 from tests.notifications.conftest import (
@@ -151,3 +155,10 @@ async def test_a_stop_received_while_a_message_waits_is_honoured_at_dispatch(
     assert world.gateway.messages == []
     [row] = outbox_rows(world.engine)
     assert (row.status, row.last_error) == (OutboxStatus.suppressed, "sms_opted_out")
+
+
+async def test_the_sms_rate_limit_comes_from_the_settings(settings: Settings) -> None:
+    tuned = settings.model_copy(update={"sms_per_recipient_per_hour": 2})
+    async with httpx.AsyncClient() as http:
+        services = build_notifications(tuned, make_engine("sqlite://"), http, None)
+    assert services.notifier.policy.sms_per_recipient_per_hour == 2
