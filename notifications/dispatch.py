@@ -11,8 +11,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from notifications import outbox
+from notifications.calendar import local_date
 from notifications.notifier import Notifier, RetryLater
-from notifications.requests import NotifyOutcome
+from notifications.recipients import consent_block, find_addressee
+from notifications.requests import MessageKind, NotifyOutcome, NotifyRequest, Recipient
+from store.outbox import OutboxMessage
 
 
 class DispatchReport(BaseModel):
@@ -29,7 +32,7 @@ async def dispatch_scheduled(notifier: Notifier, now: datetime, limit: int = 500
     due = await asyncio.to_thread(_due, notifier, now, limit)
     report.due = len(due)
     for row_id in due:
-        taken = await asyncio.to_thread(_take, notifier, row_id)
+        taken = await asyncio.to_thread(_take, notifier, row_id, now)
         if not taken:
             continue
         try:
@@ -53,6 +56,26 @@ def _due(notifier: Notifier, now: datetime, limit: int) -> list[int]:
         return outbox.due_scheduled(session, now, limit)
 
 
-def _take(notifier: Notifier, row_id: int) -> bool:
+def _take(notifier: Notifier, row_id: int, now: datetime) -> bool:
+    """Claim a due row, unless consent changed while it waited: then it is suppressed."""
     with Session(notifier.engine) as session:
+        blocked = _consent_now(session, notifier, row_id, now)
+        if blocked is not None:
+            outbox.mark_suppressed(session, row_id, blocked)
+            return False
         return outbox.unschedule(session, row_id)
+
+
+def _consent_now(session: Session, notifier: Notifier, row_id: int, now: datetime) -> str | None:
+    row = session.get(OutboxMessage, row_id)
+    if row is None or row.purpose not in MessageKind.__members__:
+        return None
+    recipient = Recipient(kind=row.recipient_kind, id=row.recipient_id)
+    addressee = find_addressee(session, recipient)
+    if addressee is None:
+        return "recipient_unknown"
+    request = NotifyRequest(
+        kind=MessageKind(row.purpose), recipient=recipient, reference="dispatch",
+        trajectory_id=row.trajectory_id,
+    )  # fmt: skip
+    return consent_block(session, addressee, local_date(now, notifier.hours), request)

@@ -3,10 +3,14 @@ without a usable address is suppressed with a reason code."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session, select
 
+from notifications.dispatch import dispatch_scheduled
 from notifications.requests import MessageKind, NotifyOutcome, NotifyRequest
 from store.directory import Channel, ContactMethod, PersonKind
+from store.outbox import OutboxStatus
 from store.youth import Consent, ConsentKind, ConsentStatus
 from tests.notifications.conftest import (
     SANNE_SMS,
@@ -88,3 +92,22 @@ async def test_an_sms_only_person_who_sent_stop_gets_email_when_they_have_it(
     assert (await world.services.notifier.notify(page, WORKDAY)).outcome is NotifyOutcome.sent
     assert world.gateway.messages == []
     assert len(world.smtp.messages_to("sanne@example.org")) == 1
+
+
+async def test_a_scheduled_message_is_held_when_consent_is_withdrawn_while_it_waits(
+    world: World,
+) -> None:
+    record_consent(world, ConsentStatus.given)
+    evening = WORKDAY.replace(hour=19)  # after working hours: the reminder waits for morning
+    result = await world.services.notifier.notify(to_parent("grd_piet"), evening)
+    assert result.outcome is NotifyOutcome.scheduled
+    with Session(world.engine) as session:
+        consent = session.exec(select(Consent)).one()
+        consent.status = ConsentStatus.refused
+        session.add(consent)
+        session.commit()
+    report = await dispatch_scheduled(world.services.notifier, WORKDAY + timedelta(days=1))
+    assert (report.due, report.sent) == (1, 0)
+    [row] = outbox_rows(world.engine)
+    assert (row.status, row.last_error) == (OutboxStatus.suppressed, "no_parent_consent")
+    assert world.smtp.messages_to("piet@example.org") == []
