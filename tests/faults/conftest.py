@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +68,11 @@ class Stack:
         assert process.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=60)
         assert line.strip() == b"ready", "the worker process did not start; see worker.log"
+        # Keep draining its stdout (the SDK core logs there): a full pipe would block the worker.
+        drain = open(self.settings.data_dir / "worker.out", "ab")  # noqa: SIM115
+        threading.Thread(
+            target=shutil.copyfileobj, args=(process.stdout, drain), daemon=True
+        ).start()
         return process
 
     def kill_worker(self) -> None:
