@@ -4,8 +4,11 @@ send can fail. Channels raise these with codes only; addresses never reach an ex
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+import httpx
 
 
 @dataclass(frozen=True)
@@ -76,3 +79,26 @@ def retry_after_seconds(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+async def post_to_gateway(
+    provider: str, request: Awaitable[httpx.Response]
+) -> tuple[httpx.Response, dict[str, Any]]:
+    """Send an SMS gateway request and read its JSON answer. A failure that proves nothing was
+    sent (no connection, 429, 5xx, no JSON) is temporary; a lost answer is an unknown outcome."""
+    try:
+        response = await request
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+        raise TemporaryFailure(f"{provider}_connect") from None
+    except httpx.HTTPError:
+        raise UnknownOutcome(f"{provider}_no_answer") from None
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TemporaryFailure(
+            f"{provider}_http_{response.status_code}",
+            retry_after_seconds(response.headers.get("Retry-After")),
+        )
+    try:
+        data = response.json()
+    except ValueError:
+        raise TemporaryFailure(f"{provider}_http_{response.status_code}") from None
+    return response, data if isinstance(data, dict) else {}

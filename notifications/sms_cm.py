@@ -17,8 +17,7 @@ from notifications.channels import (
     PermanentFailure,
     Receipt,
     TemporaryFailure,
-    UnknownOutcome,
-    retry_after_seconds,
+    post_to_gateway,
 )
 
 # Request-level codes that mean "this message, as it is, will never go": bad recipient or body.
@@ -61,21 +60,9 @@ class CmSms:
         }
 
     async def send(self, sms: OutgoingSms) -> Receipt:
-        try:
-            response = await self.http.post(self.url, json=self.payload(sms))
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
-            raise TemporaryFailure("cm_connect") from None
-        except httpx.HTTPError:
-            raise UnknownOutcome("cm_no_answer") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TemporaryFailure(
-                f"cm_http_{response.status_code}",
-                retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        try:
-            data = response.json()
-        except ValueError:
-            raise TemporaryFailure(f"cm_http_{response.status_code}") from None
+        response, data = await post_to_gateway(
+            "cm", self.http.post(self.url, json=self.payload(sms))
+        )
         error = int(data.get("errorCode") or 0)
         if error == 0 and response.is_success:
             return Receipt(self.name, sms.reference)

@@ -20,8 +20,7 @@ from notifications.channels import (
     PermanentFailure,
     Receipt,
     TemporaryFailure,
-    UnknownOutcome,
-    retry_after_seconds,
+    post_to_gateway,
 )
 
 # Twilio error codes meaning "never to this number": invalid/unreachable number, not a mobile,
@@ -63,21 +62,9 @@ class TwilioSms:
         form = {"To": sms.to, "From": self.sender, "Body": sms.body}
         if sms.status_callback:
             form["StatusCallback"] = sms.status_callback
-        try:
-            response = await self.http.post(self.url, data=form, auth=(self.sid, self.token))
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
-            raise TemporaryFailure("twilio_connect") from None
-        except httpx.HTTPError:
-            raise UnknownOutcome("twilio_no_answer") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TemporaryFailure(
-                f"twilio_http_{response.status_code}",
-                retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        try:
-            data = response.json()
-        except ValueError:
-            raise TemporaryFailure(f"twilio_http_{response.status_code}") from None
+        response, data = await post_to_gateway(
+            "twilio", self.http.post(self.url, data=form, auth=(self.sid, self.token))
+        )
         if response.status_code in (200, 201) and data.get("sid"):
             return Receipt(self.name, str(data["sid"]))
         code = int(data.get("code") or 0)
