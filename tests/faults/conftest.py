@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,27 +24,12 @@ from store.db import make_engine, migrate
 from tests.conftest import TEST_PAYLOAD_KEYS_SETTING
 from tests.factories import Region
 from tests.fakes.sms_gateway import CM_TOKEN, SmsGateway
-from tests.fakes.smtp import FakeSmtp, free_port, running_smtp
+from tests.fakes.smtp import FakeSmtp, free_port
 from tests.faults.stack import seed_network
 from waakvlam.devserver import DevServer
 from waakvlam.runtime import connect_ready
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fault_smtp() -> Iterator[FakeSmtp]:
-    yield from running_smtp()
-
-
-@pytest.fixture
-async def fault_gateway() -> AsyncIterator[SmsGateway]:
-    gateway = SmsGateway()
-    await gateway.start()
-    try:
-        yield gateway
-    finally:
-        await gateway.stop()
 
 
 @dataclass
@@ -123,9 +108,9 @@ def stack_environment(data_dir: Path, smtp: FakeSmtp, gateway: SmsGateway) -> di
 
 @pytest.fixture
 async def stack(
-    tmp_path: Path, fault_smtp: FakeSmtp, fault_gateway: SmsGateway
+    tmp_path: Path, smtp_server: FakeSmtp, sms_gateway: SmsGateway
 ) -> AsyncIterator[Stack]:
-    env = stack_environment(tmp_path, fault_smtp, fault_gateway)
+    env = stack_environment(tmp_path, smtp_server, sms_gateway)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         **{k.removeprefix("WAAKVLAM_").lower(): v for k, v in env.items()

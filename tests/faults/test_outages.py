@@ -114,7 +114,7 @@ class World:
 @pytest.fixture
 def world_of(
     isolated_workflow_env: WorkflowEnvironment, migrated: Path, tmp_path: Path,
-    settings: Settings, fault_smtp: FakeSmtp, fault_gateway: SmsGateway,
+    settings: Settings, smtp_server: FakeSmtp, sms_gateway: SmsGateway,
 ) -> Iterator[Callable[..., Any]]:  # fmt: skip
     engines: list[Engine] = []
 
@@ -125,12 +125,12 @@ def world_of(
         worker_engine = make_engine(f"sqlite:///{tmp_path / 'faults.db'}")
         engines.extend((engine, worker_engine))
         region = seed_network(engine, sms=sms)
-        overrides = fault_smtp.settings_overrides() | fault_gateway.settings_overrides("cm")
+        overrides = smtp_server.settings_overrides() | sms_gateway.settings_overrides("cm")
         configured = Settings(_env_file=None, **(settings.model_dump() | overrides))  # type: ignore[call-arg]
         async with httpx.AsyncClient(timeout=5) as http:
             services = notification_services(configured, worker_engine, http)
             with ThreadPoolExecutor(max_workers=16) as executor:
-                world = World(isolated_workflow_env, engine, region, fault_smtp, fault_gateway,
+                world = World(isolated_workflow_env, engine, region, smtp_server, sms_gateway,
                               worker_engine)  # fmt: skip
                 async with fault_worker(
                     world.env.client, world.queue, worker_engine, services, executor,

@@ -44,7 +44,7 @@ async def enroll(stack: Stack, count: int, first: int) -> list[str]:
 
 
 async def test_notices_due_while_the_worker_is_killed_go_out_once_after_a_restart(
-    stack: Stack, fault_smtp: FakeSmtp
+    stack: Stack, smtp_server: FakeSmtp
 ) -> None:
     await stack.start_worker()
     await enroll(stack, WAVE, 0)
@@ -55,11 +55,11 @@ async def test_notices_due_while_the_worker_is_killed_go_out_once_after_a_restar
     total = await settle(stack.engine, at_least=2 * WAVE * PER_TRAJECTORY)
     assert total == 2 * WAVE * PER_TRAJECTORY
     assert set(per_trajectory(stack).values()) == {PER_TRAJECTORY}
-    assert_each_sent_once(stack, fault_smtp)
+    assert_each_sent_once(stack, smtp_server)
 
 
 async def test_the_dev_server_stops_and_restarts_and_every_trajectory_goes_on(
-    stack: Stack, fault_smtp: FakeSmtp
+    stack: Stack, smtp_server: FakeSmtp
 ) -> None:
     await stack.start_worker()
     ids = await enroll(stack, WAVE, 0)
@@ -83,4 +83,4 @@ async def test_the_dev_server_stops_and_restarts_and_every_trajectory_goes_on(
     total = await settle(stack.engine, at_least=2 * WAVE * PER_TRAJECTORY)
     assert total == 2 * WAVE * PER_TRAJECTORY
     assert set(per_trajectory(stack).values()) == {PER_TRAJECTORY}
-    assert_each_sent_once(stack, fault_smtp)
+    assert_each_sent_once(stack, smtp_server)
