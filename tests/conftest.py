@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -43,10 +44,20 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-def _sqlite(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    migrate(engine)
-    return engine
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file for the session; every test gets a copy of it (much faster than
+    running the migrations for each test)."""
+    path = tmp_path_factory.mktemp("migrated") / "template.db"
+    template = make_engine(f"sqlite:///{path}")
+    migrate(template)
+    template.dispose()
+    return path
+
+
+def _sqlite(template: Path, target: Path) -> Engine:
+    shutil.copyfile(template, target)
+    return make_engine(f"sqlite:///{target}")
 
 
 def _postgres() -> Iterator[Engine]:
@@ -55,9 +66,11 @@ def _postgres() -> Iterator[Engine]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite_template: Path
+) -> Iterator[Engine]:
     if request.param == "sqlite":
-        eng = _sqlite(tmp_path)
+        eng = _sqlite(migrated_sqlite_template, tmp_path / "engine.db")
         yield eng
         eng.dispose()
         return
@@ -67,8 +80,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = _sqlite(tmp_path)
+def sqlite_engine(tmp_path: Path, migrated_sqlite_template: Path) -> Iterator[Engine]:
+    eng = _sqlite(migrated_sqlite_template, tmp_path / "sqlite.db")
     yield eng
     eng.dispose()
 

@@ -3,12 +3,10 @@ servers on loopback (the fake SMTP server and the SMS gateway emulator)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +21,6 @@ from config.timeline import load_timeline
 from notifications.requests import MessageKind, NotifyRequest, Recipient
 from notifications.timing import SendPolicy
 from notifications.wiring import NotificationServices, build_notifications
-from store.db import make_engine, migrate
 from store.directory import (
     Channel,
     ContactMethod,
@@ -161,24 +158,9 @@ class World:
         return client
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file for the session; each test gets a copy (much faster than
-    running the migrations per test)."""
-    path = tmp_path_factory.mktemp("notifications") / "migrated.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    engine.dispose()
-    return path
-
-
 @pytest.fixture
-def notify_engine(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Engine]:
-    target = tmp_path / "notifications.db"
-    shutil.copyfile(migrated_sqlite, target)
-    engine = make_engine(f"sqlite:///{target}")
-    yield engine
-    engine.dispose()
+def notify_engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 @pytest.fixture(scope="session")

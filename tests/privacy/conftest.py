@@ -4,11 +4,8 @@ outbox messages and audit entries. ``PERSONAL`` lists the strings that must neve
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +14,6 @@ from sqlmodel import Session
 
 from config.domain import Role, SchoolType, TaskKind
 from store.audit import record
-from store.db import make_engine, migrate
 from store.directory import Channel, ContactMethod, PersonKind, Professional
 from store.oncall import Escalation, EscalationCall
 from store.outbox import OutboxMessage, OutboxStatus
@@ -37,28 +33,10 @@ PERSONAL = (
 )  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def migrated_privacy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("privacydb") / "migrated.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    engine.dispose()
-    return path
-
-
 @pytest.fixture
-def web_engine(migrated_privacy_db: Path, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated SQLite database of the test's own (a copy: migrating each time is slow)."""
-    target = tmp_path / "privacy.db"
-    shutil.copyfile(migrated_privacy_db, target)
-    engine = make_engine(f"sqlite:///{target}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sqlite_engine(web_engine: Engine) -> Engine:
-    return web_engine
+def web_engine(sqlite_engine: Engine) -> Engine:
+    """A migrated SQLite database of the test's own (the suite's shared fixture)."""
+    return sqlite_engine
 
 
 @dataclass

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Engine
 
 from config.settings import Settings
-from store.db import make_engine, migrate
 from tests.web.world import WebWorld, build_world, seed
 
 
-@pytest.fixture(scope="session")
-def migrated_web_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("webdb") / "migrated.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    engine.dispose()
-    return path
-
-
 @pytest.fixture
-def web_engine(migrated_web_db: Path, tmp_path: Path) -> Iterator[Engine]:
-    target = tmp_path / "web.db"
-    shutil.copyfile(migrated_web_db, target)
-    engine = make_engine(f"sqlite:///{target}")
-    yield engine
-    engine.dispose()
+def web_engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 @pytest.fixture
