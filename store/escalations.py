@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from config.domain import Role
@@ -57,6 +58,23 @@ def new_ack_code(session: Session) -> str:
     raise RuntimeError("no free acknowledgement code")  # 9,000 live escalations: never
 
 
+def _insert_with_free_code(session: Session, escalation: Escalation) -> Escalation:
+    """Insert with a code no live escalation has. Two escalations opened at the same instant can
+    draw the same code; the unique index refuses the second, which then draws again."""
+    for _ in range(5):
+        escalation.ack_code = new_ack_code(session)
+        try:
+            with session.begin_nested():
+                session.add(escalation)
+        except IntegrityError:
+            clash = session.get(Escalation, escalation.id)
+            if clash is not None:  # the same escalation, opened by a concurrent retry
+                return clash
+            continue
+        return escalation
+    raise RuntimeError("no free acknowledgement code after five draws")
+
+
 def open_escalation(
     session: Session,
     *,
@@ -74,18 +92,19 @@ def open_escalation(
     existing = session.get(Escalation, escalation_id)
     if existing is not None:
         return existing
-    escalation = Escalation(
-        id=escalation_id,
-        trajectory_id=trajectory_id,
-        workflow_id=workflow_id,
-        category=category,
-        urgency=urgency,
-        ack_code=new_ack_code(session),
-        policy_snapshot=policy_snapshot,
-        opened_at=at,
+    escalation = _insert_with_free_code(
+        session,
+        Escalation(
+            id=escalation_id,
+            trajectory_id=trajectory_id,
+            workflow_id=workflow_id,
+            category=category,
+            urgency=urgency,
+            ack_code="",
+            policy_snapshot=policy_snapshot,
+            opened_at=at,
+        ),
     )
-    session.add(escalation)
-    session.flush()
     add_call(session, escalation_id, caller_kind, caller_ref, category, urgency, at)
     audit(
         session,
@@ -120,29 +139,12 @@ def add_call(
     return call
 
 
-def live_by_code(session: Session, code: str, *, paged: str | None = None) -> Escalation | None:
-    """The escalation that can still be acknowledged with ``code``. Codes are unique among
-    live escalations, but two opened at the same instant could draw the same one: then the
-    escalation that paged ``paged`` wins, never a stranger's."""
-    rows = session.exec(
-        select(Escalation)
-        .where(Escalation.ack_code == code, col(Escalation.status).in_(LIVE))
-        .order_by(col(Escalation.opened_at))
-    ).all()
-    if len(rows) <= 1 or paged is None:
-        return rows[0] if rows else None
-    for row in rows:
-        was_paged = session.exec(
-            select(AuditEntry.id).where(
-                AuditEntry.subject_kind == SUBJECT,
-                AuditEntry.subject_id == row.id,
-                AuditEntry.action == "paged",
-                AuditEntry.actor_id == paged,
-            )
-        ).first()
-        if was_paged is not None:
-            return row
-    return None
+def live_by_code(session: Session, code: str) -> Escalation | None:
+    """The escalation that can still be acknowledged with ``code`` (unique among those: the
+    database's ``ux_escalation_live_ack_code`` index)."""
+    return session.exec(
+        select(Escalation).where(Escalation.ack_code == code, col(Escalation.status).in_(LIVE))
+    ).first()
 
 
 def live_for_trajectory(session: Session, trajectory_id: str) -> Escalation | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from store.base import UtcDateTime, created_at, enum_field, timestamp
@@ -72,7 +72,22 @@ class EscalationStatus(StrEnum):
     exhausted = "exhausted"  # nobody answered, the policy gave up
 
 
+# The SMS reply "OK 1234" names an escalation by its code: no two escalations that can still be
+# acknowledged share one (a partial unique index, on SQLite and PostgreSQL alike).
+LIVE_STATUS_SQL = "status IN ('open', 'acknowledged')"
+
+
 class Escalation(SQLModel, table=True):
+    __table_args__ = (
+        Index(
+            "ux_escalation_live_ack_code",
+            "ack_code",
+            unique=True,
+            sqlite_where=text(LIVE_STATUS_SQL),
+            postgresql_where=text(LIVE_STATUS_SQL),
+        ),
+    )
+
     id: str = Field(primary_key=True, max_length=40)
     trajectory_id: str | None = Field(default=None, index=True, max_length=40)
     # escalation-<trajectory id>: one open escalation per trajectory, so later ones reuse it

@@ -104,7 +104,7 @@ class OncallSmsReplies:
             professional_id = contact_verification.professional_for_number(session, sender)
             if professional_id is None:
                 return False
-            escalation = escalations.live_by_code(session, code, paged=professional_id)
+            escalation = escalations.live_by_code(session, code)
             escalation_id = escalation.id if escalation else None
         if escalation_id is None:
             return False

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from store.audit import AuditEntry, AuditLogIsAppendOnly, record
@@ -48,6 +49,34 @@ def test_bulk_updates_and_deletes_of_the_audit_log_are_refused(engine: Engine) -
             session.execute(update(AuditEntry).values(actor_id="x"))
         with pytest.raises(AuditLogIsAppendOnly):
             session.execute(delete(AuditEntry))
+    with Session(engine) as session:
+        assert len(session.exec(select(AuditEntry)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE auditentry SET actor_id = 'x'", "DELETE FROM auditentry"],
+)
+def test_the_database_itself_refuses_to_change_the_audit_log(
+    engine: Engine, statement: str
+) -> None:
+    """Plain SQL, past the ORM's guard: a trigger refuses it (SQLite and PostgreSQL)."""
+    one_entry(engine)
+    with engine.connect() as connection:
+        with pytest.raises(DBAPIError, match="never updated or deleted"):
+            connection.execute(text(statement))
+        connection.rollback()
+    with Session(engine) as session:
+        assert [e.actor_id for e in session.exec(select(AuditEntry)).all()] == ["pro_1"]
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)  # SQLite has no TRUNCATE
+def test_postgresql_refuses_to_truncate_the_audit_log(engine: Engine) -> None:
+    one_entry(engine)
+    with engine.connect() as connection:
+        with pytest.raises(DBAPIError, match="never updated or deleted"):
+            connection.execute(text("TRUNCATE auditentry"))
+        connection.rollback()
     with Session(engine) as session:
         assert len(session.exec(select(AuditEntry)).all()) == 1
 
