@@ -105,7 +105,7 @@ async def acknowledge(
     workflow_id = _workflow_of(engine, escalation_id)
     if workflow_id is None:
         return AckAnswer(AckOutcome.closed)
-    handle = client.get_workflow_handle_for(EscalationWorkflow.run, workflow_id)
+    handle = client.get_workflow_handle(workflow_id)
     try:
         result: AckResult = await handle.execute_update(
             EscalationWorkflow.acknowledge,
@@ -128,7 +128,7 @@ async def resolve(
     workflow_id = _workflow_of(engine, escalation_id)
     if workflow_id is None:
         return None
-    handle = client.get_workflow_handle_for(EscalationWorkflow.run, workflow_id)
+    handle = client.get_workflow_handle(workflow_id)
     try:
         view: EscalationView = await handle.execute_update(EscalationWorkflow.resolve, resolution)
     except (WorkflowUpdateFailedError, RPCError):
