@@ -11,10 +11,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from store.audit import AuditEntry
+from store.trajectories import Trajectory
+from store.youth import Youth
 from tests.privacy.conftest import YOUTH, seed
+from tests.web.live import live_world
 from tests.web.world import WebWorld, build_world
 from tests.web.world import seed as seed_web
 from waakvlam.codec import EncryptionCodec
@@ -165,3 +170,47 @@ async def test_erasure_needs_the_csrf_token_the_confirmation_and_temporal(world:
     assert unavailable.status_code == 503  # this app has no Temporal client: nothing erased
     with Session(world.engine) as session:
         assert session.exec(select(AuditEntry).where(AuditEntry.action == "erased")).all() == []
+
+
+async def test_a_coordinator_erases_a_youth_with_a_running_trajectory(
+    settings: Settings,
+    web_engine: Engine,
+    isolated_workflow_env: WorkflowEnvironment,
+    task_queue: str,
+) -> None:
+    """The whole route, with Temporal: the trajectory is stopped, the personal data goes, the
+    erasure is in the audit log, and asking again says it was already done."""
+    async with live_world(settings, web_engine, isolated_workflow_env, task_queue) as live:
+        trajectory_id = await live.enroll(first_name="Noor")
+        with Session(web_engine) as session:
+            trajectory = session.get(Trajectory, trajectory_id)
+            assert trajectory is not None
+            youth_id = trajectory.youth_id
+        client, csrf = live.web.as_role("coordinator")
+        path = f"/api/privacy/youth/{youth_id}/erase"
+        done = await client.post(path, json={"confirm_youth_id": youth_id},
+                                 headers={"x-csrf-token": csrf})  # fmt: skip
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["workflows_terminated"] == [f"trajectory-{trajectory_id}"]
+        assert body["already_erased"] is False and body["removed"]
+        described = await isolated_workflow_env.client.get_workflow_handle(
+            f"trajectory-{trajectory_id}"
+        ).describe()
+        assert described.status == WorkflowExecutionStatus.TERMINATED
+        with Session(web_engine) as session:
+            youth = session.get(Youth, youth_id)
+            assert youth is not None and youth.purged_at is not None
+            assert (youth.first_name, youth.last_name, youth.school_ref) == ("", "", youth_id)
+            entry = session.exec(select(AuditEntry).where(AuditEntry.action == "erased")).one()
+            assert (entry.subject_id, entry.actor_id) == (
+                youth_id,
+                live.web.seed.people["coordinator"],
+            )
+        again = await client.post(path, json={"confirm_youth_id": youth_id},
+                                  headers={"x-csrf-token": csrf})  # fmt: skip
+        assert again.status_code == 200 and again.json()["already_erased"] is True
+        unknown = await client.post("/api/privacy/youth/yth_nobody/erase",
+                                    json={"confirm_youth_id": "yth_nobody"},
+                                    headers={"x-csrf-token": csrf})  # fmt: skip
+        assert unknown.status_code == 404
