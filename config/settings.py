@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: SmtpSecurity = SmtpSecurity.none
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Connected, logged-in SMTP sessions kept for reuse: at most this many at once, each closed
+    # after this long unused, and replaced after this many messages (providers limit it).
+    smtp_pool_size: int = Field(default=4, ge=1, le=100)
+    smtp_pool_idle_seconds: float = Field(default=30.0, gt=0)
+    smtp_messages_per_connection: int = Field(default=100, ge=1)
 
     sms_provider: SmsProvider = SmsProvider.console
     sms_sender: str = "Waakvlam"

@@ -4,9 +4,9 @@ send can fail. Channels raise these with codes only; addresses never reach an ex
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -63,6 +63,24 @@ class EmailChannel(Protocol):
     name: str
 
     async def send(self, email: OutgoingEmail) -> Receipt: ...
+
+
+BeforeData = Callable[[], Awaitable[None]]
+"""Called by a staged channel once the server has accepted the sender and the recipient, right
+before the message data goes out: the last moment at which nothing can have been delivered.
+Whatever it raises aborts the send with nothing sent and reaches the caller unchanged."""
+
+
+@runtime_checkable
+class StagedEmailChannel(Protocol):
+    """An email channel that can call back just before the point of no return (SMTP's DATA), so
+    the outbox can claim a message as late as possible; see ``Notifier.deliver``."""
+
+    name: str
+
+    async def send(self, email: OutgoingEmail) -> Receipt: ...
+
+    async def send_staged(self, email: OutgoingEmail, before_data: BeforeData) -> Receipt: ...
 
 
 class SmsChannel(Protocol):

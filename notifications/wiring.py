@@ -33,6 +33,12 @@ class NotificationServices:
     digests: DigestSender
     inbound: InboundRouter
 
+    async def aclose(self) -> None:
+        """Close the pooled SMTP sessions (the HTTP client belongs to the caller)."""
+        for channel in {id(c): c for c in (self.email, self.notifier.email)}.values():
+            if isinstance(channel, SmtpEmail):
+                await channel.aclose()
+
 
 def console_path(settings: Settings) -> Path:
     return settings.data_dir / "outbox-console.jsonl"

@@ -22,6 +22,7 @@ class Container:
     notifications: NotificationServices
 
     async def aclose(self) -> None:
+        await self.notifications.aclose()
         await self.http.aclose()
         self.engine.dispose()
 

@@ -196,6 +196,7 @@ async def world_factory(
     settings: Settings, notify_engine: Engine, smtp: FakeSmtp, gateway: SmsGateway
 ) -> AsyncIterator[Callable[..., World]]:
     clients: list[httpx.AsyncClient] = []
+    built: list[NotificationServices] = []
     seed_people(notify_engine)
 
     def make(
@@ -203,16 +204,19 @@ async def world_factory(
         *,
         policy: SendPolicy | None = None,
         on: Engine | None = None,
+        smtp_server: FakeSmtp | None = None,
         **extra: Any,
     ) -> World:
-        """A world on the given gateway provider; ``on`` another (e.g. PostgreSQL) database."""
+        """A world on the given gateway provider; ``on`` another (e.g. PostgreSQL) database;
+        ``smtp_server`` another SMTP server than the folder's."""
         engine = notify_engine
         if on is not None:
             engine = on
             seed_people(engine)
+        mail_server = smtp_server or smtp
         configured = configure(
             settings,
-            **smtp.settings_overrides(),
+            **mail_server.settings_overrides(),
             **gateway.settings_overrides(provider),
             **extra,
         )
@@ -221,9 +225,12 @@ async def world_factory(
         services = build_notifications(
             configured, engine, http, load_timeline(DEFAULT_TIMELINE), policy=policy
         )
-        return World(engine, configured, services, smtp, gateway)
+        built.append(services)
+        return World(engine, configured, services, mail_server, gateway)
 
     yield make
+    for services in built:
+        await services.aclose()
     for client in clients:
         await client.aclose()
 
