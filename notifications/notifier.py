@@ -2,10 +2,13 @@
 
 ``notify`` plans in one transaction (look the person up, check consent, choose the channel,
 decide the timing, render, insert the outbox row or find the existing one) and then ``deliver``s:
-claim the row (committed), call the provider with our reference, record the outcome. A crash
-between claim and record leaves the row in ``sending``; it is never resent blindly but resolved by
-the provider's delivery report (which carries the reference) or, after a few checks, marked failed
-with ``outcome_unknown`` for the coordinator. Permanent failures fail over to the other channel.
+claim the row (committed), call the provider with our reference, record the outcome. An SMS row is
+claimed before the gateway is called; an email row only once the SMTP server has accepted the
+recipient, just before DATA (the staged channel calls the claim back), so a crash while
+connecting leaves it ``pending`` and a retry sends it safely. A crash between claim and record
+leaves the row in ``sending``; it is never resent blindly but resolved by the provider's delivery
+report (which carries the reference) or, after a few checks, marked failed with
+``outcome_unknown`` for the coordinator. Permanent failures fail over to the other channel.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from config.settings import Settings
 from notifications import outbox
 from notifications.calendar import WorkingHours, local_date
 from notifications.channels import (
+    BeforeData,
     EmailChannel,
     OutgoingEmail,
     OutgoingSms,
     PermanentFailure,
     Receipt,
     SmsChannel,
+    StagedEmailChannel,
     TemporaryFailure,
     UnknownOutcome,
 )
@@ -147,45 +152,69 @@ class Notifier:
     async def deliver(
         self, row_id: int, now: datetime, *, reschedule_on_temporary: bool = False
     ) -> NotifyResult:
-        claimed, row = await asyncio.to_thread(self._claim, row_id)
-        if not claimed:
-            if row.status is OutboxStatus.sending:
-                return await asyncio.to_thread(self._unresolved, row, now)
-            return result_of([row])
-        if row.channel is Channel.sms and await asyncio.to_thread(self._opted_out, row.address):
-            return await self._failed(row, "sms_opted_out", now, opted_out=True)
+        row = await asyncio.to_thread(self._load, row_id)
+        if row.status is not OutboxStatus.pending:
+            return await self._taken(row, now)
+        claim = _Claim(self, row_id)
+        if not self._claims_late(row):  # claimed now, before the provider is called
+            try:
+                await claim()
+            except ClaimTaken:
+                return await self._taken(await asyncio.to_thread(self._load, row_id), now)
+            if row.channel is Channel.sms and await asyncio.to_thread(self._opted_out, row.address):
+                return await self._failed(row, "sms_opted_out", now, opted_out=True)
         try:
-            receipt = await self._send(row)
+            receipt = await self._send(row, claim)
+        except ClaimTaken:  # another attempt claimed it while we were connecting
+            return await self._taken(await asyncio.to_thread(self._load, row_id), now)
         except TemporaryFailure as failure:
+            later: datetime | None = None
             if reschedule_on_temporary:
-                later = now.timestamp() + (failure.retry_after or 300)
-                await asyncio.to_thread(
-                    self._release, row_id, failure.code, OutboxStatus.scheduled,
-                    datetime.fromtimestamp(later, now.tzinfo),
-                )  # fmt: skip
+                later = datetime.fromtimestamp(
+                    now.timestamp() + (failure.retry_after or 300), now.tzinfo
+                )
+            status = OutboxStatus.scheduled if later else OutboxStatus.pending
+            await asyncio.to_thread(self._release, row_id, failure.code, status, later, claim.held)
+            if later:
                 return NotifyResult(outcome=NotifyOutcome.scheduled, outbox_ids=[row_id])
-            await asyncio.to_thread(self._release, row_id, failure.code, OutboxStatus.pending, None)
             raise RetryLater(failure.code, failure.retry_after) from None
         except UnknownOutcome as unknown:
+            if not await claim.hold():
+                return await self._taken(await asyncio.to_thread(self._load, row_id), now)
             await asyncio.to_thread(self._note, row_id, unknown.code)
             raise RetryLater(
                 unknown.code, self.policy.unknown_outcome_wait.total_seconds()
             ) from None
         except PermanentFailure as failure:
+            if not await claim.hold():  # fail over only a row this attempt owns
+                return await self._taken(await asyncio.to_thread(self._load, row_id), now)
             return await self._failed(row, failure.code, now)
         await asyncio.to_thread(self._mark_sent, row_id, receipt, now)
         return NotifyResult(outcome=NotifyOutcome.sent, outbox_ids=[row_id])
 
-    async def _send(self, row: OutboxMessage) -> Receipt:
+    def _claims_late(self, row: OutboxMessage) -> bool:
+        """Email over a staged channel is claimed just before DATA; everything else up front."""
+        return row.channel is Channel.email and isinstance(self.email, StagedEmailChannel)
+
+    async def _taken(self, row: OutboxMessage, now: datetime) -> NotifyResult:
+        """The row is no longer ours to send: another attempt has it, or it was settled."""
+        if row.status is OutboxStatus.sending:
+            return await asyncio.to_thread(self._unresolved, row, now)
+        return result_of([row])
+
+    async def _send(self, row: OutboxMessage, claim: BeforeData) -> Receipt:
         assert row.id is not None
         ref = outbox.reference(row.id)
         if row.channel is Channel.sms:
             callback = f"{self.settings.public_base_url}/webhooks/twilio/status?ref={ref}"
             return await self.sms.send(OutgoingSms(row.address, row.body_text, ref, callback))
-        return await self.email.send(
-            OutgoingEmail(row.address, row.subject or "Waakvlam", row.body_text,
-                          row.body_html or f"<p>{escape(row.body_text)}</p>", ref)
+        email = OutgoingEmail(
+            row.address, row.subject or "Waakvlam", row.body_text,
+            row.body_html or f"<p>{escape(row.body_text)}</p>", ref,
         )  # fmt: skip
+        if isinstance(self.email, StagedEmailChannel):
+            return await self.email.send_staged(email, claim)
+        return await self.email.send(email)
 
     async def _failed(
         self, row: OutboxMessage, code: str, now: datetime, *, opted_out: bool = False
@@ -198,18 +227,28 @@ class Notifier:
         return result.model_copy(update={"outbox_ids": [row.id, *result.outbox_ids]})
 
     # -- database steps (run in a thread) ----------------------------------------------------
-    def _claim(self, row_id: int) -> tuple[bool, OutboxMessage]:
+    def _claim(self, row_id: int) -> bool:
+        with Session(self.engine) as session:
+            return outbox.claim(session, row_id)
+
+    def _load(self, row_id: int) -> OutboxMessage:
         with Session(self.engine, expire_on_commit=False) as session:
-            claimed = outbox.claim(session, row_id)
             row = session.get(OutboxMessage, row_id, populate_existing=True)
             assert row is not None
-            return claimed, row
+            return row
 
     def _release(
-        self, row_id: int, code: str, status: OutboxStatus, not_before: datetime | None
+        self,
+        row_id: int,
+        code: str,
+        status: OutboxStatus,
+        not_before: datetime | None,
+        claimed: bool,
     ) -> None:
         with Session(self.engine) as session:
-            outbox.release(session, row_id, code, status=status, not_before=not_before)
+            outbox.release(
+                session, row_id, code, status=status, not_before=not_before, claimed=claimed
+            )
 
     def _note(self, row_id: int, code: str) -> None:
         with Session(self.engine) as session:
@@ -240,3 +279,28 @@ class Notifier:
     def _opted_out(self, address: str) -> bool:
         with Session(self.engine) as session:
             return outbox.sms_opted_out(session, address)
+
+
+class ClaimTaken(Exception):
+    """Another attempt claimed the row first: this one must not send."""
+
+
+class _Claim:
+    """Claims one outbox row (``pending`` to ``sending``, committed) when called: by the notifier
+    before the provider is called, or by a staged email channel just before DATA. Raises
+    ``ClaimTaken`` when another attempt has it; ``held`` tells whether this attempt owns it."""
+
+    def __init__(self, notifier: Notifier, row_id: int) -> None:
+        self.notifier = notifier
+        self.row_id = row_id
+        self.held = False
+
+    async def __call__(self) -> None:
+        if not await self.hold():
+            raise ClaimTaken(f"outbox_{self.row_id}_taken")
+
+    async def hold(self) -> bool:
+        """Claim the row unless this attempt already holds it; False when another has it."""
+        if not self.held:
+            self.held = await asyncio.to_thread(self.notifier._claim, self.row_id)
+        return self.held

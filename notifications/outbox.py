@@ -3,7 +3,9 @@
 A message's row key is its business identity (``NotifyRequest.idempotency_key``) plus the
 channel, so one request has at most one email row and one SMS row (the second only as failover or
 for pages that go out on both). ``claim`` moves a row from ``pending`` to ``sending`` with a
-conditional UPDATE committed *before* the provider is called; only the claimer sends.
+conditional UPDATE, committed before the message can reach anyone (for SMS before the gateway is
+called; for email after the SMTP server accepted the recipient, just before DATA); only the
+claimer sends.
 """
 
 from __future__ import annotations
@@ -97,12 +99,15 @@ def release(
     *,
     status: OutboxStatus = OutboxStatus.pending,
     not_before: datetime | None = None,
+    claimed: bool = True,
 ) -> None:
-    """Give a claimed row back after a failure that proved nothing was sent."""
+    """Give a row back after a failure that proved nothing was sent: a claimed row (``sending``),
+    or, with ``claimed=False``, a row that failed before its claim (still ``pending``)."""
+    held = OutboxStatus.sending if claimed else OutboxStatus.pending
     _update(
         session,
         row_id,
-        [col(OutboxMessage.status) == OutboxStatus.sending],
+        [col(OutboxMessage.status) == held],
         status=status,
         last_error=code[:500],
         not_before=not_before,
