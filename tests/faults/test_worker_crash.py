@@ -4,12 +4,16 @@ trajectory carries on with its timer."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 from datetime import UTC, datetime
 
+from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
+from notifications.outbox import failed_messages
 from store.outbox import OutboxStatus
 from tests.fakes.smtp import FakeSmtp
 from tests.faults.conftest import Stack
@@ -23,6 +27,7 @@ WAVE = 4
 # Enrolled two months before leaving: five tasks are past, so each trajectory sends five overdue
 # notices to the owners and, the grace period being over too, five escalations to the coordinator.
 PER_TRAJECTORY = 10
+CRASH_TRAJECTORIES = 30  # 300 notices: enough to have sends in flight at the kill
 
 
 def per_trajectory(stack: Stack) -> Counter[str | None]:
@@ -34,6 +39,13 @@ def assert_each_sent_once(stack: Stack, smtp: FakeSmtp) -> None:
     assert rows and {row.status for row in rows} == {OutboxStatus.sent}
     seen = arrivals(smtp, None)
     assert {f"wv{row.id}": 1 for row in rows} == dict(seen)  # each exactly once, nothing else
+
+
+async def wait_for_arrivals(smtp: FakeSmtp, count: int, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while len(smtp.messages) < count:
+        assert time.monotonic() < deadline, f"only {len(smtp.messages)} of {count} arrived"
+        await asyncio.sleep(0.05)
 
 
 async def enroll(stack: Stack, count: int, first: int) -> list[str]:
@@ -84,3 +96,36 @@ async def test_the_dev_server_stops_and_restarts_and_every_trajectory_goes_on(
     assert total == 2 * WAVE * PER_TRAJECTORY
     assert set(per_trajectory(stack).values()) == {PER_TRAJECTORY}
     assert_each_sent_once(stack, smtp_server)
+
+
+async def test_a_kill_during_sends_doubles_nothing_and_loses_only_what_was_cut_off_in_data(
+    stack: Stack, smtp_server: FakeSmtp
+) -> None:
+    """kill -9 while notices are going out. An email row is claimed only once the SMTP server has
+    accepted its recipient, just before DATA: a send cut off before that is still ``pending``
+    and Temporal's retry (after the activity's 2-minute timeout) sends it. Only a send cut off
+    during DATA stays ``sending``; it is never resent and ends ``failed`` / ``outcome_unknown``,
+    in the coordinator's list. At most one per pooled SMTP session can be in DATA."""
+    await stack.start_worker()
+    enrolling = asyncio.create_task(enroll(stack, CRASH_TRAJECTORIES, 0))
+    expected = CRASH_TRAJECTORIES * PER_TRAJECTORY
+    await wait_for_arrivals(smtp_server, expected * 2 // 5)
+    stack.kill_worker()
+    assert len(smtp_server.messages) < expected  # killed in the middle of the sends
+    await stack.start_worker()
+    await enrolling
+    total = await settle(stack.engine, at_least=expected, timeout=420)
+    assert total == expected
+
+    rows = outbox(stack.engine)
+    seen = arrivals(smtp_server, None)
+    assert set(seen.values()) == {1}  # nothing arrived twice
+    assert set(seen) <= {f"wv{row.id}" for row in rows}
+    failed = [row for row in rows if row.status is OutboxStatus.failed]
+    assert {row.status for row in rows} <= {OutboxStatus.sent, OutboxStatus.failed}
+    assert all(f"wv{row.id}" in seen for row in rows if row.status is OutboxStatus.sent)
+    assert {row.last_error for row in failed} <= {"outcome_unknown"}
+    assert len(failed) <= stack.settings.smtp_pool_size  # only sends caught in DATA
+    with Session(stack.engine) as session:
+        visible = {row.id for row in failed_messages(session)}
+    assert {row.id for row in failed} <= visible

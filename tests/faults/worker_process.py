@@ -33,6 +33,7 @@ async def main() -> None:
             sys.stdout.write("ready\n")
             sys.stdout.flush()
             await stop.wait()
+    await services.aclose()
     await http.aclose()
     engine.dispose()
 
