@@ -147,3 +147,23 @@ def api_token(session: Session, *, token: str) -> ApiToken | None:
 
 def api_tokens(session: Session) -> list[ApiToken]:
     return list(session.exec(select(ApiToken).order_by(col(ApiToken.created_at))).all())
+
+
+def api_token_id(hashed: str) -> str:
+    """The handle of a token shown to the coordinator and in the audit log: the start of its
+    hash, which says nothing about the token itself."""
+    return hashed[:16]
+
+
+def find_api_token(session: Session, token_id: str) -> ApiToken | None:
+    """The token with this handle (:func:`api_token_id`), revoked or not."""
+    if len(token_id) != 16 or any(c not in "0123456789abcdef" for c in token_id):
+        return None
+    rows = session.exec(select(ApiToken).where(col(ApiToken.token_hash).startswith(token_id))).all()
+    return rows[0] if len(rows) == 1 else None
+
+
+def revoke_api_token(session: Session, row: ApiToken, *, now: datetime) -> None:
+    """From now on the token lets nobody in (the caller commits)."""
+    row.revoked_at = now
+    session.add(row)
