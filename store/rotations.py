@@ -20,7 +20,16 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from store.directory import Professional
-from store.oncall import OverrideKind, Rotation, RotationKind, RotationMember, RotationOverride
+from store.oncall import (
+    Escalation,
+    EscalationPolicy,
+    EscalationStatus,
+    OverrideKind,
+    Rotation,
+    RotationKind,
+    RotationMember,
+    RotationOverride,
+)
 
 SHIFT_HOURS = {RotationKind.weekly: 168, RotationKind.daily: 24}
 
@@ -123,4 +132,42 @@ def who_is_on_call(session: Session, *, rotation_id: str, at: datetime) -> list[
             col(RotationOverride.end_at) > at,
         )
     ).all()
-    return on_call_at(rotation, members, overrides, at)
+    people = on_call_at(rotation, members, overrides, at)
+    if not people:
+        return people
+    active = set(
+        session.exec(
+            select(Professional.id).where(
+                col(Professional.id).in_(people), col(Professional.active)
+            )
+        ).all()
+    )
+    return [p for p in people if p in active]  # an override cannot page an inactive person
+
+
+def upcoming_shifts(
+    session: Session, rotation: Rotation, *, at: datetime, count: int
+) -> list[tuple[Shift, list[str]]]:
+    """The shift running at ``at`` with who is on call at ``at``, then the next ``count - 1``
+    shifts with who is on call as each begins (overrides applied, by :func:`who_is_on_call`)."""
+    shift = shift_at(rotation, at)
+    shifts = [(shift, who_is_on_call(session, rotation_id=rotation.id, at=at))]
+    for _ in range(count - 1):
+        shift = shift_at(rotation, shift.end)
+        shifts.append((shift, who_is_on_call(session, rotation_id=rotation.id, at=shift.start)))
+    return shifts
+
+
+def rotation_in_use(session: Session, rotation_id: str) -> tuple[list[str], list[str]]:
+    """(escalation policies with a step paging this rotation, open escalations whose frozen
+    policy does): while either exists the rotation must not disappear."""
+
+    def pages(steps: Sequence[dict[str, object]]) -> bool:
+        return any(s.get("target") == "rotation" and s.get("ref") == rotation_id for s in steps)
+
+    policies = [p.id for p in session.exec(select(EscalationPolicy)).all() if pages(p.steps)]
+    running = session.exec(
+        select(Escalation).where(Escalation.status == EscalationStatus.open)
+    ).all()
+    escalations = [e.id for e in running if pages(e.policy_snapshot.get("steps") or [])]
+    return policies, escalations

@@ -121,7 +121,16 @@ def _wants_json(request: Request) -> bool:
 
 
 def install(app: FastAPI, container: Container, client: Client | None) -> None:
-    from web import actions, dashboard, directory, enroll, imports, signin, trajectory_page
+    from web import (
+        actions,
+        dashboard,
+        directory,
+        enroll,
+        imports,
+        rotations_admin,
+        signin,
+        trajectory_page,
+    )
 
     context = WebContext(
         container=container,
@@ -135,7 +144,8 @@ def install(app: FastAPI, container: Container, client: Client | None) -> None:
     app.state.web = context
     app.add_middleware(SecurityHeaders, secure_cookies=context.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin, dashboard, trajectory_page, actions, enroll, imports, directory):
+    routers = (signin, dashboard, trajectory_page, actions, enroll, imports, directory)
+    for module in (*routers, rotations_admin):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)
