@@ -3,10 +3,16 @@ nothing about the youth it guards, and an unknown id looks the same as one out o
 
 from __future__ import annotations
 
-import pytest
-from sqlmodel import Session
+from datetime import UTC, datetime
 
+import pytest
+from sqlmodel import Session, select
+
+from store import accounts
+from store.directory import Organisation, OrganisationKind, RoleAssignment
+from store.oncall import OverrideKind, Rotation, RotationMember, RotationOverride
 from store.youth import Consent, ConsentKind, ConsentStatus
+from tests.web.directory_kit import snapshot
 from tests.web.world import Seed, WebWorld
 
 ROLES = (
@@ -55,6 +61,46 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/directory/people", COORDINATOR),
     ("POST", "/directory/roles", COORDINATOR),
     ("POST", "/directory/tokens", COORDINATOR),
+    # keeping the directory and the rotations: the coordinator only
+    ("GET", "/directory/organisations/org_uwv", COORDINATOR),
+    ("POST", "/directory/organisations/org_uwv", COORDINATOR),
+    ("POST", "/directory/organisations/{spare_org}/remove", COORDINATOR),
+    ("GET", "/directory/people/pro_outsider", COORDINATOR),
+    ("POST", "/directory/people/pro_outsider", COORDINATOR),
+    ("POST", "/directory/people/{spare}/deactivate", COORDINATOR),
+    ("POST", "/directory/people/{spare}/reactivate", COORDINATOR),
+    ("POST", "/directory/roles/{assignment}/remove", COORDINATOR),
+    ("POST", "/directory/tokens/{token}/revoke", COORDINATOR),
+    ("GET", "/directory/rotations/{rotation}", ALL),
+    ("POST", "/directory/rotations", COORDINATOR),
+    ("POST", "/directory/rotations/{rotation}", COORDINATOR),
+    ("POST", "/directory/rotations/{rotation}/delete", COORDINATOR),
+    ("POST", "/directory/rotations/{rotation}/members", COORDINATOR),
+    ("POST", "/directory/rotations/{rotation}/members/{member}/up", COORDINATOR),
+    ("POST", "/directory/rotations/{rotation}/members/{member}/remove", COORDINATOR),
+    ("POST", "/directory/rotations/{rotation}/overrides", COORDINATOR),
+    ("POST", "/directory/rotations/{rotation}/overrides/{override}/delete", COORDINATOR),
+    ("GET", "/api/directory/tokens", _api(COORDINATOR)),
+    ("POST", "/api/directory/tokens", _api(COORDINATOR)),
+    ("DELETE", "/api/directory/tokens/{token}", _api(COORDINATOR)),
+    ("POST", "/api/directory/organisations", _api(COORDINATOR)),
+    ("PATCH", "/api/directory/organisations/org_uwv", _api(COORDINATOR)),
+    ("DELETE", "/api/directory/organisations/{spare_org}", _api(COORDINATOR)),
+    ("POST", "/api/directory/people", _api(COORDINATOR)),
+    ("PATCH", "/api/directory/people/pro_outsider", _api(COORDINATOR)),
+    ("DELETE", "/api/directory/people/{spare}", _api(COORDINATOR)),
+    ("POST", "/api/directory/people/{spare}/reactivate", _api(COORDINATOR)),
+    ("POST", "/api/directory/roles", _api(COORDINATOR)),
+    ("DELETE", "/api/directory/roles/{assignment}", _api(COORDINATOR)),
+    ("GET", "/api/directory/rotations/{rotation}", API_ALL),
+    ("POST", "/api/directory/rotations", _api(COORDINATOR)),
+    ("PATCH", "/api/directory/rotations/{rotation}", _api(COORDINATOR)),
+    ("DELETE", "/api/directory/rotations/{rotation}", _api(COORDINATOR)),
+    ("POST", "/api/directory/rotations/{rotation}/members", _api(COORDINATOR)),
+    ("PUT", "/api/directory/rotations/{rotation}/members", _api(COORDINATOR)),
+    ("DELETE", "/api/directory/rotations/{rotation}/members/{member}", _api(COORDINATOR)),
+    ("POST", "/api/directory/rotations/{rotation}/overrides", _api(COORDINATOR)),
+    ("DELETE", "/api/directory/rotations/{rotation}/overrides/{override}", _api(COORDINATOR)),
     ("POST", "/trajectories/{other}/tasks/case_meeting/complete", OTHER),
     ("POST", "/trajectories/{other}/dropout", OTHER),
     ("POST", "/trajectories/{other}/waakvlam/refuse", OTHER),
@@ -71,11 +117,68 @@ FORMS = {
     "/trajectories/{other}/dropout": {"reason": "contract_ended"},
     "/trajectories/{other}/tasks/checkin_1m/checkin": {"status": "at_risk"},
     "/trajectories/{other}/destination": {"destination": "work", "next_contact_id": "pro_jobcoach"},
+    "/directory/organisations/org_uwv": {"name": "UWV", "kind": "uwv"},
+    "/directory/people/pro_outsider": {"organisation_id": "org_uwv", "first_name": "Otto",
+                                       "last_name": "T", "email": "otto@example.org"},
+    "/directory/rotations": {"name": "Nieuw", "kind": "daily", "start": "2025-03-03T09:00"},
+    "/directory/rotations/{rotation}": {"name": "Rooster", "start": "2025-03-03T09:00"},
+    "/directory/rotations/{rotation}/members": {"professional_id": "pro_case_director"},
+    "/directory/rotations/{rotation}/overrides": {"kind": "add", "professional_id": "pro_mentor",
+                                                  "start": "2025-03-03T09:00",
+                                                  "end": "2025-03-04T09:00"},
+}  # fmt: skip
+BODIES = {
+    "/api/directory/tokens": {"school_id": "org_school", "name": "Magister"},
+    "/api/directory/organisations": {"name": "Zorg BV", "kind": "care_provider"},
+    "/api/directory/organisations/org_uwv": {"phone": "077 000"},
+    "/api/directory/people": {"organisation_id": "org_uwv", "first_name": "Iris",
+                              "last_name": "B", "email": "iris@example.org"},
+    "/api/directory/people/pro_outsider": {"last_name": "T"},
+    "/api/directory/roles": {"professional_id": "pro_outsider", "role": "jobcoach"},
+    "/api/directory/rotations": {"name": "Nieuw", "start": "2025-03-03T09:00"},
+    "/api/directory/rotations/{rotation}": {"kind": "daily"},
+    "/api/directory/rotations/{rotation}/members": {"professional_id": "pro_case_director"},
+    "/api/directory/rotations/{rotation}/overrides": {"kind": "add",
+                                                      "professional_id": "pro_mentor",
+                                                      "start": "2025-03-03T09:00",
+                                                      "end": "2025-03-04T09:00"},
 }  # fmt: skip
 
 
-def _path(template: str, seed: Seed) -> str:
-    return template.format(own=seed.own, other=seed.other, jobcoach_case=seed.jobcoach_case)
+def _directory_rows(web: WebWorld) -> dict[str, str]:
+    """What the directory rows of the table act on: a rotation with a member and an override,
+    an API token, an organisation nothing refers to, a role assignment."""
+    with Session(web.engine) as session:
+        session.add(Organisation(id="org_spare", name="Leeg", kind=OrganisationKind.other))
+        session.add(
+            Rotation(id="rot_table", name="Rooster", start_at=datetime(2025, 3, 3, 8, tzinfo=UTC))
+        )
+        session.flush()
+        member = RotationMember(rotation_id="rot_table", professional_id="pro_jobcoach", position=0)
+        override = RotationOverride(
+            rotation_id="rot_table",
+            kind=OverrideKind.add,
+            professional_id="pro_mentor",
+            start_at=datetime(2025, 3, 3, tzinfo=UTC),
+            end_at=datetime(2025, 3, 4, tzinfo=UTC),
+        )
+        session.add_all([member, override])
+        token = accounts.issue_api_token(
+            session, name="SIS", scope="enroll:org_school", created_by=None
+        )
+        assignment = session.exec(
+            select(RoleAssignment).where(RoleAssignment.professional_id == "pro_outsider")
+        ).one()
+        session.commit()
+        return {
+            "rotation": "rot_table", "member": str(member.id), "override": str(override.id),
+            "token": accounts.api_token_id(accounts.token_hash(token)), "spare_org": "org_spare",
+            "spare": web.seed.region.spare_id, "assignment": str(assignment.id),
+        }  # fmt: skip
+
+
+def _path(template: str, seed: Seed, rows: dict[str, str]) -> str:
+    return template.format(own=seed.own, other=seed.other, jobcoach_case=seed.jobcoach_case, **rows)
 
 
 @pytest.mark.parametrize(
@@ -84,22 +187,33 @@ def _path(template: str, seed: Seed) -> str:
 async def test_role_by_endpoint(
     web: WebWorld, method: str, path: str, expected: dict[str, int]
 ) -> None:
-    url = _path(path, web.seed)
+    rows = _directory_rows(web)
+    url = _path(path, web.seed, rows)
     names = {"Bram", "Cees"}  # youth at the second school
+    directory = "directory/" in path  # changes of the directory must leave nothing behind
     for role in ROLES:
         client, csrf = web.anonymous() if role == "anonymous" else web.as_role(role)
+        before = snapshot(web.engine) if directory else None
         if method == "GET":
             response = await client.get(url)
+        elif path.startswith("/api/"):
+            body = BODIES.get(path)
+            if path.endswith("/members") and method == "PUT":
+                body = {"member_ids": [int(rows["member"])]}
+            headers = {"X-CSRF-Token": csrf}
+            response = await client.request(method, url, json=body, headers=headers)
         else:
             data = {"csrf_token": csrf, **FORMS.get(path, {})}
             response = await client.post(url, data=data)
         got = response.status_code
-        # a POST that is allowed redirects or re-renders the page
-        ok = got == expected[role] or (expected[role] == 200 and got in (200, 303))
+        # a change that is allowed redirects, re-renders the page or answers 200/201
+        ok = got == expected[role] or (expected[role] == 200 and got in (200, 201, 303))
         assert ok, f"{role}: {method} {url} answered {got}, expected {expected[role]}"
         if got in (401, 403):
             assert not names & set(response.text.replace("<", " ").split()), role
             assert "Jansen" not in response.text
+        if got in (401, 403) or (role == "anonymous" and got == 303):
+            assert before is None or snapshot(web.engine) == before, f"{role} changed {url}"
 
 
 async def test_a_form_post_without_the_csrf_token_is_refused(web: WebWorld) -> None:
