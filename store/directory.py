@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from config.domain import Language, Role, SchoolType
@@ -30,6 +31,9 @@ class Organisation(SQLModel, table=True):
     municipality: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=200)
+    # An organisation with history is deactivated rather than removed: hidden from pickers, its
+    # API tokens stop enrolling, its history (and the figures) stay.
+    active: bool = True
     created_at: datetime = created_at()
 
 
@@ -46,10 +50,25 @@ class Professional(SQLModel, table=True):
     created_at: datetime = created_at()
 
 
+# NULLs are distinct in a unique constraint, so region-wide assignments (scope NULL) need a
+# partial unique index of their own (on SQLite and PostgreSQL alike).
+REGION_WIDE_SQL = "scope_organisation_id IS NULL"
+
+
 class RoleAssignment(SQLModel, table=True):
     """A professional plays a role, region-wide or for one school (scope)."""
 
-    __table_args__ = (UniqueConstraint("professional_id", "role", "scope_organisation_id"),)
+    __table_args__ = (
+        UniqueConstraint("professional_id", "role", "scope_organisation_id"),
+        Index(
+            "ux_roleassignment_region_wide",
+            "professional_id",
+            "role",
+            unique=True,
+            sqlite_where=text(REGION_WIDE_SQL),
+            postgresql_where=text(REGION_WIDE_SQL),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     professional_id: str = Field(foreign_key="professional.id", index=True, max_length=40)

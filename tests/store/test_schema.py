@@ -10,13 +10,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 import store.models  # noqa: F401  (every table)
-from config.domain import SchoolType
+from config.domain import Role, SchoolType
 from store.audit import AuditEntry
 from store.db import alembic_config, migrate
-from store.directory import Organisation, OrganisationKind
+from store.directory import Organisation, OrganisationKind, Professional, RoleAssignment
 from store.oncall import Escalation, EscalationStatus
 from store.youth import Youth
 
@@ -115,7 +116,7 @@ def test_upgrading_from_the_first_revision_keeps_escalations_and_the_audit_log(
                                subject_id="esc_a"))  # fmt: skip
         session.commit()
     migrate(engine)
-    assert _version(engine) == "0002"
+    assert _version(engine) == "0003"
     with Session(engine) as session:
         assert {e.id for e in session.exec(select(Escalation)).all()} == {"esc_a", "esc_b"}
         assert [a.subject_id for a in session.exec(select(AuditEntry)).all()] == ["esc_a"]
@@ -134,3 +135,80 @@ def test_an_upgrade_refuses_live_escalations_sharing_a_code_and_changes_nothing(
     assert _version(engine) == "0001"
     with Session(engine) as session:
         assert len(session.exec(select(Escalation)).all()) == 2
+
+
+def _people(session: Session) -> None:
+    session.add(Organisation(id="org_a", name="A", kind=OrganisationKind.school))
+    session.add(Organisation(id="org_b", name="B", kind=OrganisationKind.school))
+    session.flush()
+    for pid in ("pro_1", "pro_2"):
+        session.add(Professional(id=pid, organisation_id="org_a", first_name="X", last_name="Y"))
+    session.flush()
+
+
+def _role(pid: str, scope: str | None = None) -> RoleAssignment:
+    return RoleAssignment(professional_id=pid, role=Role.jobcoach, scope_organisation_id=scope)
+
+
+def test_the_database_refuses_a_region_wide_role_twice(engine: Engine) -> None:
+    with Session(engine) as session:
+        _people(session)
+        session.add_all([_role("pro_1"), _role("pro_2"), _role("pro_1", "org_a")])
+        session.add_all([_role("pro_1", "org_b"), _role("pro_2", "org_a")])
+        session.commit()  # region-wide once per person, and once per scope
+    with Session(engine) as session, pytest.raises(IntegrityError):
+        session.add(_role("pro_1"))
+        session.commit()
+    with Session(engine) as session, pytest.raises(IntegrityError):
+        session.add(_role("pro_1", "org_a"))
+        session.commit()
+    with Session(engine) as session:
+        assert len(session.exec(select(RoleAssignment)).all()) == 5
+
+
+def _old_organisation(engine: Engine, org_id: str) -> None:
+    """An organisation row as revision 0002 writes it (no ``active`` column yet)."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organisation (id, name, kind, created_at) "
+                "VALUES (:id, 'Oud', 'school', CURRENT_TIMESTAMP)"
+            ),
+            {"id": org_id},
+        )
+
+
+def test_upgrading_to_0003_makes_every_organisation_active_and_downgrading_drops_it(
+    engine: Engine,
+) -> None:
+    command.downgrade(alembic_config(engine), "0002")
+    assert "active" not in {c["name"] for c in inspect(engine).get_columns("organisation")}
+    _old_organisation(engine, "org_old")
+    migrate(engine)
+    assert _version(engine) == "0003"
+    with Session(engine) as session:
+        old = session.get(Organisation, "org_old")
+        assert old is not None and old.active is True
+        session.add(Organisation(id="org_new", name="Nieuw", kind=OrganisationKind.other))
+        session.commit()
+        new = session.get(Organisation, "org_new")
+        assert new is not None and new.active is True
+
+
+def test_an_upgrade_refuses_duplicate_region_wide_roles_and_changes_nothing(
+    engine: Engine,
+) -> None:
+    command.downgrade(alembic_config(engine), "0002")
+    _old_organisation(engine, "org_a")
+    with Session(engine) as session:
+        session.add(Professional(id="pro_1", organisation_id="org_a", first_name="X",
+                                 last_name="Y"))  # fmt: skip
+        session.flush()
+        session.add_all([_role("pro_1"), _role("pro_1")])  # NULL scopes slipped through
+        session.commit()
+    with pytest.raises(RuntimeError, match=r"assigned twice.*pro_1 \(jobcoach\)"):
+        migrate(engine)
+    assert _version(engine) == "0002"
+    assert "active" not in {c["name"] for c in inspect(engine).get_columns("organisation")}
+    with Session(engine) as session:
+        assert len(session.exec(select(RoleAssignment)).all()) == 2
