@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, func, select
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -63,6 +64,8 @@ PERSON_ROLE = {
     PersonKind.trusted_person: "trusted_person",
 }
 Action = Callable[[], Awaitable[object]]
+EARLIEST = timedelta(days=10)  # partners act on a task at most this long before it is due
+Plan = tuple[date | None, str]  # the day a partner acts (None: never) and how: on_time, late, never
 
 
 @dataclass(frozen=True)
@@ -152,17 +155,27 @@ class Partners:
     behaviour: Behaviour
     workload: Workload
     done: set[tuple[str, str]] = field(default_factory=set)
+    plans: dict[tuple[int, str, TaskKind, date], Plan] = field(default_factory=dict)
 
-    def plan(self, index: int, row: TaskRow) -> tuple[date | None, str]:
+    def planned(self, index: int, row: OpenTask | TaskRow) -> Plan:
+        """:meth:`plan`, drawn once per task and due date (a task waiting to be acted on is seen
+        again every step, and seeding a generator is the costly part)."""
+        key = (index, row.key, row.kind, row.due_date)
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = self.plan(index, row)
+        return plan
+
+    def plan(self, index: int, row: OpenTask | TaskRow) -> Plan:
         rng = _chance(self.seed, index, row.key)
-        draw = rng.random()
+        draw = rng.random()  # one draw per task: the same task gets the same plan every step
         if draw < self.behaviour.never and row.kind is not TaskKind.safety_net:
             return None, "never"
         if draw < self.behaviour.never + self.behaviour.late:
             return row.due_date + timedelta(days=rng.randint(3, 45)), "late"
-        return row.due_date - timedelta(days=rng.randint(0, 10)), "on_time"
+        return row.due_date - timedelta(days=rng.randint(0, EARLIEST.days)), "on_time"
 
-    def action(self, index: int, row: TaskRow) -> Action:
+    def action(self, index: int, row: OpenTask | TaskRow) -> Action:
         handle = self.client.get_workflow_handle(f"trajectory-{row.trajectory_id}")
         actor = row.owner_id or f"pro_{row.role.value}"
         rng = _chance(self.seed, index, row.key, "how")
@@ -182,7 +195,7 @@ class Partners:
         complete = CompleteTask(task_key=row.key, actor_id=actor)
         return lambda: handle.execute_update(TrajectoryWorkflow.complete_task, complete)
 
-    async def run(self, actions: list[Action], concurrency: int = 16) -> None:
+    async def run(self, actions: list[Action], concurrency: int = 64) -> None:
         gate = asyncio.Semaphore(concurrency)
 
         async def one(act: Action) -> None:
@@ -234,22 +247,39 @@ async def enroll_cohort(
     return cohort
 
 
-def _open_tasks(engine: Engine) -> list[TaskRow]:
-    with Session(engine) as session:
-        return list(
-            session.exec(
-                select(TaskRow)
-                .join(Trajectory, col(Trajectory.id) == TaskRow.trajectory_id)
-                .where(Trajectory.status == TrajectoryStatus.open)
-                .where(col(TaskRow.status).in_(PENDING))
-            ).all()
-        )
+@dataclass(frozen=True)
+class OpenTask:
+    """What the partners need of a pending task in the read model (a narrow select of it)."""
+
+    trajectory_id: str
+    key: str
+    kind: TaskKind
+    role: Role
+    owner_id: str | None
+    due_date: date
+
+
+def _open_tasks(engine: Engine, today: date) -> list[OpenTask]:
+    """The pending tasks of open trajectories that a partner may act on by ``today``: due within
+    :data:`EARLIEST` or earlier (a plan never acts sooner), in a stable order. One indexed query
+    on (status, due date) and only the columns needed, instead of every pending row in full."""
+    query = (
+        sa_select(col(TaskRow.trajectory_id), col(TaskRow.key), col(TaskRow.kind),
+                  col(TaskRow.role), col(TaskRow.owner_id), col(TaskRow.due_date))
+        .join(Trajectory, col(Trajectory.id) == TaskRow.trajectory_id)
+        .where(col(Trajectory.status) == TrajectoryStatus.open)
+        .where(col(TaskRow.status).in_(PENDING))
+        .where(col(TaskRow.due_date) <= today + EARLIEST)
+        .order_by(col(TaskRow.trajectory_id), col(TaskRow.due_date), col(TaskRow.key))
+    )  # fmt: skip
+    with engine.connect() as connection:
+        return [OpenTask(*row) for row in connection.execute(query)]
 
 
 def _open_count(engine: Engine) -> int:
     with Session(engine) as session:
-        rows = session.exec(select(Trajectory.id).where(Trajectory.status == TrajectoryStatus.open))
-        return len(rows.all())
+        query = select(func.count()).select_from(Trajectory)
+        return session.exec(query.where(Trajectory.status == TrajectoryStatus.open)).one()
 
 
 def _life_events(partners: Partners, cohort: Cohort, today: date) -> list[Action]:
@@ -280,11 +310,11 @@ async def drive(
     for step in range(0, max_days, step_days):
         today = local_date(await env.get_current_time())
         actions = _life_events(partners, cohort, today)
-        for row in _open_tasks(engine):
+        for row in _open_tasks(engine, today):
             index = cohort.trajectories.get(row.trajectory_id)
             if index is None or (row.trajectory_id, row.key) in partners.done:
                 continue
-            when, how = partners.plan(index, row)
+            when, how = partners.planned(index, row)
             if when is None or when > today:
                 continue
             partners.done.add((row.trajectory_id, row.key))

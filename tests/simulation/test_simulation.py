@@ -14,7 +14,7 @@ from config.settings import DEFAULT_TIMELINE
 from config.timeline import load_timeline
 from store.trajectories import TaskRow, TaskStatus
 from waakvlam.cli import main
-from waakvlam.simulation import Behaviour, Partners, Workload, report, simulate
+from waakvlam.simulation import EARLIEST, Behaviour, Partners, Workload, report, simulate
 
 
 async def test_a_small_cohort_runs_the_whole_timeline_and_reports_the_workload(
@@ -50,6 +50,9 @@ def test_the_partners_decide_from_the_seed_alone() -> None:
     assert plans == [two.plan(i, row) for i in range(200)]
     kinds = [how for _, how in plans]
     assert kinds.count("on_time") > kinds.count("late") > kinds.count("never") > 0
+    # The read model is asked only for tasks due within EARLIEST: no plan may act sooner.
+    assert min(when for when, _ in plans if when is not None) >= row.due_date - EARLIEST
+    assert [one.planned(i, row) for i in range(200)] == plans  # drawn once, then remembered
 
 
 def test_the_command_refuses_a_cohort_of_zero_and_a_broken_timeline(
