@@ -44,7 +44,8 @@ import httpx
 from bench.common import ROOT, Section, Stopwatch, bench_settings
 from config.settings import Settings
 from notifications.channels import OutgoingEmail, OutgoingSms
-from notifications.email_smtp import SmtpEmail, build_message
+from notifications.email_smtp import SmtpEmail
+from notifications.mime import compose
 from notifications.sms_cm import CmSms
 from tests.fakes.sms_gateway import SmsGateway
 from tests.fakes.tls import loopback_certificate
@@ -149,9 +150,11 @@ async def email_pair(
     user, password = (USER, PASSWORD) if settings.smtp_username else (None, None)
 
     async def new_connection(n: int) -> None:
-        message = build_message(email(n, run + "b"), settings.email_from)
+        outgoing = email(n, run + "b")
+        message = compose(outgoing, settings.email_from)
         await aiosmtplib.send(
-            message, hostname=settings.smtp_host, port=settings.smtp_port,
+            message.data, sender=message.sender, recipients=[outgoing.to],
+            hostname=settings.smtp_host, port=settings.smtp_port,
             start_tls=tls is not None, tls_context=tls, username=user, password=password,
         )  # fmt: skip
 

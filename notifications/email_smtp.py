@@ -22,8 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import parseaddr
 from types import TracebackType
 
 import aiosmtplib
@@ -37,22 +36,10 @@ from notifications.channels import (
     TemporaryFailure,
     UnknownOutcome,
 )
+from notifications.mime import compose
 
 CLOSING = 421  # "service not available, closing transmission channel"
 QUIT_TIMEOUT = 2.0
-
-
-def build_message(email: OutgoingEmail, sender: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = email.to
-    message["Subject"] = email.subject
-    message["Date"] = formatdate(localtime=False)
-    domain = parseaddr(sender)[1].partition("@")[2] or "waakvlam.localhost"
-    message["Message-ID"] = f"<{email.reference}@{domain}>"
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
-    return message
 
 
 @dataclass(eq=False)
@@ -292,7 +279,7 @@ class SmtpEmail:
         return await self._send(email, before_data)
 
     async def _send(self, email: OutgoingEmail, before_data: BeforeData | None) -> Receipt:
-        message = build_message(email, self.settings.email_from)
+        message = compose(email, self.settings.email_from)
         async with self.pool.slot() as slot:
             session = await self._envelope(slot, email.to)
             if before_data is not None:
@@ -302,7 +289,7 @@ class SmtpEmail:
                     await slot.abort(session)
                     raise  # (a cancellation closes the session on leaving the slot)
             try:
-                await session.smtp.data(message.as_bytes())
+                await session.smtp.data(message.data)
             except aiosmtplib.SMTPResponseException as exc:
                 slot.discard(session)
                 raise _classify(exc.code) from None
@@ -310,7 +297,7 @@ class SmtpEmail:
                 slot.discard(session)
                 raise UnknownOutcome(f"smtp_data_{type(exc).__name__}") from None
             await slot.finish(session)
-        return Receipt(self.name, message["Message-ID"].strip("<>"))
+        return Receipt(self.name, message.message_id)
 
     async def _envelope(self, slot: Slot, to: str) -> Session:
         """MAIL FROM and RCPT TO on a pooled session; a reused session that turns out dropped
