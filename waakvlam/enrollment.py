@@ -69,6 +69,8 @@ def check(session: Session, request: EnrollmentRequest, timeline: Timeline, toda
     school = session.get(Organisation, request.school_id)
     if school is None or school.kind is not OrganisationKind.school:
         problems.append(f"school_id: unknown school {request.school_id!r}")
+    elif not school.active:
+        problems.append(f"school_id: school {request.school_id!r} is inactive")
     if request.birth_date >= today:
         problems.append("birth_date: must be in the past")
     elif not MIN_AGE <= age_on(request.birth_date, today) < MAX_AGE:
