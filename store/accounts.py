@@ -18,6 +18,7 @@ from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from store.base import UtcDateTime, created_at, timestamp
+from store.directory import Organisation
 
 SIGN_IN_LIFETIME = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=10)
@@ -140,9 +141,25 @@ def issue_api_token(session: Session, *, name: str, scope: str, created_by: str 
     return token
 
 
+ENROLL = "enroll:"
+
+
 def api_token(session: Session, *, token: str) -> ApiToken | None:
+    """The token's row, unless it was revoked or every school it enrolls for is inactive (an
+    inactive school's system lets nobody in; reactivating the school lets it in again)."""
     row = session.get(ApiToken, token_hash(token))
-    return None if row is None or row.revoked_at is not None else row
+    if row is None or row.revoked_at is not None:
+        return None
+    schools = [s.removeprefix(ENROLL) for s in row.scopes if s.startswith(ENROLL)]
+    if schools and len(schools) == len(row.scopes):
+        active = session.exec(
+            select(Organisation.id).where(
+                col(Organisation.id).in_(schools), col(Organisation.active)
+            )
+        ).first()
+        if active is None:
+            return None
+    return row
 
 
 def api_tokens(session: Session) -> list[ApiToken]:

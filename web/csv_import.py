@@ -5,8 +5,8 @@ before anything is written.
   file that is neither (or UTF-16) gets one clear error.
 - Delimiter: ``;`` (Dutch Excel), ``,`` or tab, detected from the header line.
 - Columns: Dutch or English names; missing required columns are named in the error.
-- Rows: bad or missing dates, unknown school, a pupil twice in the file, and every rule of
-  :func:`waakvlam.enrollment.check` give a per-row error; a pupil already enrolled is a note
+- Rows: bad or missing dates, an unknown or inactive school, a pupil twice in the file, and every
+  rule of :func:`waakvlam.enrollment.check` give a per-row error; a pupil already enrolled is a note
   (enrolling is idempotent, so that row changes nothing).
 """
 
@@ -164,6 +164,7 @@ def check_row(
     columns: dict[str, int],
     schools: dict[str, str],
     default_school: str | None,
+    inactive_schools: frozenset[str] = frozenset(),
 ) -> ImportRow:
     def get(name: str) -> str:
         return _cell(cells, columns, name)
@@ -172,6 +173,9 @@ def check_row(
     school_id = _school_of(get("school"), schools, default_school)
     if school_id is None:
         problems.append(f"school: onbekende school {get('school')!r}")
+    elif school_id in inactive_schools:
+        named = get("school") or school_id
+        problems.append(f"school: school {named!r} is niet actief (meer)")
     dates: dict[str, date | None] = {}
     for name in ("birth_date", "leave_date"):
         raw = get(name)
@@ -211,12 +215,16 @@ def preview(
     default_school: str | None,
     timeline: Timeline,
     today: date,
+    inactive_schools: frozenset[str] = frozenset(),
 ) -> ImportPreview:
     """Read and check the whole file; raises :class:`ImportRefused` for a file that cannot be
     read at all. Writes nothing."""
     text, encoding, warnings = decode(data)
     delimiter, columns, raw_rows = read_rows(text)
-    rows = [check_row(line, cells, columns, schools, default_school) for line, cells in raw_rows]
+    rows = [
+        check_row(line, cells, columns, schools, default_school, inactive_schools)
+        for line, cells in raw_rows
+    ]
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
         if row.request is None:

@@ -26,7 +26,7 @@ from store.directory import (
     Professional,
     RoleAssignment,
 )
-from store.oncall import Rotation, RotationKind
+from store.oncall import EscalationPolicy, Rotation, RotationKind
 from store.rotations import who_is_on_call
 from web import directory_people as people_ops
 from web.auth import Viewer
@@ -40,12 +40,15 @@ from web.directory_people import (
     TokenIn,
 )
 from web.i18n import translate
+from web.oncall_actions import NoPolicy, policy_snapshot
 from web.site import CoordinatorOnly, SignedIn, ctx, form_post
+from workflows.escalation_models import StepTarget
 
 router = APIRouter(tags=["directory"])
 FORM = [Depends(form_post)]
 Key = Annotated[str, Path(min_length=1, max_length=40)]
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+NEW_POLICY_ROWS = 3  # step rows of the "add escalation policy" form
 
 
 def directory(session: Session, now: datetime) -> dict[str, Any]:
@@ -79,12 +82,22 @@ def directory(session: Session, now: datetime) -> dict[str, Any]:
         }
         for r in session.exec(select(Rotation).order_by(col(Rotation.name))).all()
     ]
+    default_policy = default_policy_id(session)
+    policies = [
+        {"id": p.id, "name": p.name, "default": p.id == default_policy}
+        for p in session.exec(
+            select(EscalationPolicy).order_by(
+                col(EscalationPolicy.created_at), col(EscalationPolicy.id)
+            )
+        ).all()
+    ]
     return {
         "organisations": [
             {
                 "id": o.id,
                 "name": o.name,
                 "kind": o.kind.value,
+                "active": o.active,
                 "phone": o.phone,
                 "email": o.email,
                 "people": [
@@ -101,7 +114,16 @@ def directory(session: Session, now: datetime) -> dict[str, Any]:
             for o in orgs
         ],
         "rotations": rotations,
+        "policies": policies,
     }
+
+
+def default_policy_id(session: Session) -> str | None:
+    """The default escalation policy: the one a call for help that names none freezes."""
+    try:
+        return policy_snapshot(session).policy_id
+    except NoPolicy:
+        return None
 
 
 # Pages
@@ -131,6 +153,9 @@ def back(
     with Session(context.container.engine) as session:
         data = directory(session, datetime.now(UTC))
         tokens = people_ops.token_list(session) if viewer.is_coordinator else []
+        people = [
+            {"id": p["id"], "name": p["name"]} for o in data["organisations"] for p in o["people"]
+        ]
     return context.render(
         request,
         "site/directory.html",
@@ -142,6 +167,9 @@ def back(
         roles=[r.value for r in Role],
         school_types=[s.value for s in SchoolType],
         rotation_kinds=[k.value for k in RotationKind],
+        step_targets=[t.value for t in StepTarget],
+        step_people=sorted(people, key=lambda p: str(p["name"])),
+        new_policy_rows=NEW_POLICY_ROWS,
         **message_values(request, problem, saved),
     )
 
@@ -264,13 +292,31 @@ async def edit_organisation(request: Request, viewer: CoordinatorOnly, org_id: K
 
 @router.post("/directory/organisations/{org_id}/remove", include_in_schema=False, dependencies=FORM)
 async def remove_organisation(request: Request, viewer: CoordinatorOnly, org_id: Key) -> Response:
-    def page(problem: Refused | None) -> Response:
-        if problem is None:
-            return back(request, viewer, saved=True)
-        return _organisation_page(request, viewer, problem, org_id=org_id)
+    """Removed (back to the directory) when nothing refers to it, else made inactive (its page
+    again, greyed, with a button to reactivate it)."""
+    outcome: list[str] = []
 
+    def change(_: dict[str, str], session: Session) -> None:
+        outcome.append(people_ops.remove_organisation(session, viewer, org_id)[1])
+
+    def page(problem: Refused | None) -> Response:
+        if problem is None and outcome == ["removed"]:
+            return back(request, viewer, saved=True)
+        return _organisation_page(request, viewer, problem, org_id=org_id, saved=problem is None)
+
+    return await form_change(request, change, page)
+
+
+@router.post(
+    "/directory/organisations/{org_id}/reactivate", include_in_schema=False, dependencies=FORM
+)
+async def reactivate_organisation(
+    request: Request, viewer: CoordinatorOnly, org_id: Key
+) -> Response:
     return await form_change(
-        request, lambda _, s: people_ops.remove_organisation(s, viewer, org_id), page
+        request,
+        lambda _, s: people_ops.reactivate_organisation(s, viewer, org_id),
+        then(_organisation_page, request, viewer, org_id=org_id),
     )
 
 
@@ -298,10 +344,24 @@ async def edit_organisation_api(
 async def remove_organisation_api(
     request: Request, viewer: CoordinatorOnly, org_id: Key
 ) -> dict[str, str]:
-    """Remove an organisation nothing refers to; 409 while it has active people, open
-    trajectories or history."""
-    done = await api_change(request, lambda s: people_ops.remove_organisation(s, viewer, org_id))
-    return {"id": done, "status": "removed"}
+    """Remove an organisation: ``removed`` when nothing refers to it, ``inactive`` when it
+    holds history (kept, hidden from pickers, its API tokens stop enrolling); 409 while it has
+    active people or open trajectories."""
+    done, status = await api_change(
+        request, lambda s: people_ops.remove_organisation(s, viewer, org_id)
+    )
+    return {"id": done, "status": status}
+
+
+@router.post("/api/directory/organisations/{org_id}/reactivate", tags=["api"], dependencies=FORM)
+async def reactivate_organisation_api(
+    request: Request, viewer: CoordinatorOnly, org_id: Key
+) -> dict[str, str]:
+    """Make an inactive organisation active again."""
+    done = await api_change(
+        request, lambda s: people_ops.reactivate_organisation(s, viewer, org_id)
+    )
+    return {"id": done, "status": "active"}
 
 
 # People

@@ -117,10 +117,11 @@ def edit_organisation(
     return org.id
 
 
-def remove_organisation(session: Session, viewer: Viewer, org_id: str) -> str:
-    """Only an organisation nothing refers to any more goes: with active people or open
-    trajectories it is refused, and so it is while it holds history (former people, closed
-    trajectories, youth, roles or rotations), which is kept."""
+def remove_organisation(session: Session, viewer: Viewer, org_id: str) -> tuple[str, str]:
+    """Remove an organisation: refused while it has active people or open trajectories (the
+    coordinator moves or deactivates them first). One nothing refers to is deleted
+    (``removed``); one with history (former people, closed trajectories, youth, role scopes or
+    rotations) is made inactive instead (``inactive``), keeping that history."""
     org = _organisation(session, org_id, status=404)
     people = select(Professional.id).where(Professional.organisation_id == org_id)
     if session.exec(people.where(col(Professional.active))).first():
@@ -143,9 +144,22 @@ def remove_organisation(session: Session, viewer: Viewer, org_id: str) -> str:
         session.exec(select(Rotation.id).where(Rotation.organisation_id == org_id)).first(),
     )
     if any(found is not None for found in history):
-        raise Refused("org_has_history", 409)
+        if org.active:
+            org.active = False
+            session.add(org)
+            audit(session, viewer, "organisation_deactivated", "organisation", org_id)
+        return org_id, "inactive"
     session.delete(org)
     audit(session, viewer, "organisation_removed", "organisation", org_id)
+    return org_id, "removed"
+
+
+def reactivate_organisation(session: Session, viewer: Viewer, org_id: str) -> str:
+    org = _organisation(session, org_id, status=404)
+    if not org.active:
+        org.active = True
+        session.add(org)
+        audit(session, viewer, "organisation_reactivated", "organisation", org_id)
     return org_id
 
 
@@ -153,7 +167,7 @@ def remove_organisation(session: Session, viewer: Viewer, org_id: str) -> str:
 
 
 def add_person(session: Session, viewer: Viewer, data: PersonIn) -> str:
-    _organisation(session, data.organisation_id)
+    _active_organisation(session, data.organisation_id)
     person = Professional(
         id=new_id("pro"),
         organisation_id=data.organisation_id,
@@ -176,8 +190,8 @@ def edit_person(session: Session, viewer: Viewer, person_id: str, data: PersonPa
     for field in ("organisation_id", "first_name", "last_name", "email", "language"):
         if field in changed and getattr(data, field) is None:
             raise Refused("invalid", 422, (field,))
-    if data.organisation_id is not None:
-        _organisation(session, data.organisation_id)
+    if data.organisation_id is not None and data.organisation_id != person.organisation_id:
+        _active_organisation(session, data.organisation_id)  # nobody moves to an inactive one
     for field in ("organisation_id", "first_name", "last_name", "language"):
         if field in changed:
             setattr(person, field, getattr(data, field))
@@ -194,6 +208,10 @@ def set_active(session: Session, viewer: Viewer, person_id: str, active: bool) -
     person = _person(session, person_id, status=404)
     if not active and person.id == viewer.professional_id:
         raise Refused("not_yourself", 409)
+    if active and not person.active:
+        org = session.get(Organisation, person.organisation_id)
+        if org is not None and not org.active:  # move them to an active organisation first
+            raise Refused("inactive_organisation", 409, ("organisation_id",))
     if person.active != active:
         person.active = active
         session.add(person)
@@ -276,7 +294,7 @@ def _contacts(session: Session, person_id: str, channel: Channel) -> list[Contac
 def assign_role(session: Session, viewer: Viewer, data: RoleIn) -> int:
     _person(session, data.professional_id)
     if data.scope_organisation_id is not None:
-        _organisation(session, data.scope_organisation_id)
+        _active_organisation(session, data.scope_organisation_id, "scope_organisation_id")
     scope = RoleAssignment.scope_organisation_id
     same = select(RoleAssignment.id).where(
         RoleAssignment.professional_id == data.professional_id,
@@ -320,6 +338,8 @@ def issue_token(session: Session, viewer: Viewer, data: TokenIn) -> tuple[str, s
     school = session.get(Organisation, data.school_id)
     if school is None or school.kind is not OrganisationKind.school:
         raise Refused("unknown_school", 422, ("school_id",))
+    if not school.active:
+        raise Refused("inactive_organisation", 422, ("school_id",))
     token = accounts.issue_api_token(
         session, name=data.name, scope=f"enroll:{school.id}", created_by=viewer.professional_id
     )
@@ -356,6 +376,19 @@ def _organisation(session: Session, org_id: str, status: int = 422) -> Organisat
     org = session.get(Organisation, org_id)
     if org is None:
         raise Refused("unknown_organisation", status, () if status == 404 else ("organisation_id",))
+    return org
+
+
+def _active_organisation(
+    session: Session, org_id: str, field: str = "organisation_id"
+) -> Organisation:
+    """An organisation new people, roles, tokens or rotations may name: it exists and is
+    active (an inactive one is hidden from the pickers, and refused here too)."""
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise Refused("unknown_organisation", 422, (field,))
+    if not org.active:
+        raise Refused("inactive_organisation", 422, (field,))
     return org
 
 

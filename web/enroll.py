@@ -24,8 +24,14 @@ from web.site import Caller, SignedIn, WebContext, ctx, form_post
 router = APIRouter(tags=["enrollment"])
 
 
-def schools_for(session: Session, viewer: Viewer) -> list[Organisation]:
+def schools_for(
+    session: Session, viewer: Viewer, *, with_inactive: bool = False
+) -> list[Organisation]:
+    """The schools the viewer may enroll for: the pickers offer active ones only (the CSV
+    import also looks up inactive ones, to name them in its per-row errors)."""
     query = select(Organisation).where(Organisation.kind == OrganisationKind.school)
+    if not with_inactive:
+        query = query.where(col(Organisation.active))
     if not viewer.is_coordinator:
         query = query.where(col(Organisation.id).in_(sorted(viewer.school_ids)))
     return list(session.exec(query.order_by(col(Organisation.name))).all())

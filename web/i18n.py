@@ -144,8 +144,18 @@ WORDS: dict[str, tuple[str, str]] = {
         "Inactive: can no longer sign in, gets no tasks and no pages. History is kept.",
     ),
     "dir.remove_org_note": (
-        "Alleen een organisatie zonder mensen, trajecten of geschiedenis kan weg.",
-        "Only an organisation without people, trajectories or history can be removed.",
+        "Zonder actieve mensen en lopende trajecten kan een organisatie weg. Heeft ze "
+        "geschiedenis (oud-medewerkers, afgesloten trajecten, jongeren, rollen of roosters), dan "
+        "wordt ze op niet actief gezet en blijft die geschiedenis bewaard.",
+        "An organisation without active people and open trajectories can be removed. If it has "
+        "history (former staff, closed trajectories, youth, roles or rotations), it is made "
+        "inactive instead and that history is kept.",
+    ),
+    "dir.inactive_org_note": (
+        "Niet actief: staat niet meer in de keuzelijsten, en haar API-sleutels kunnen niet meer "
+        "aanmelden. Cijfers en geschiedenis blijven bewaard.",
+        "Inactive: no longer offered in the pickers, and its API tokens can no longer enroll. "
+        "Figures and history are kept.",
     ),
     "dir.mobile_verified": ("Nummer bevestigd.", "Number verified."),
     "dir.mobile_unverified": (
@@ -171,19 +181,22 @@ WORDS: dict[str, tuple[str, str]] = {
     "dir.err.unknown_member": ("Deze persoon staat niet in dit rooster.", "Not in this rotation."),
     "dir.err.unknown_override": ("Onbekende uitzondering.", "Unknown override."),
     "dir.err.org_has_people": (
-        "Deze organisatie heeft nog actieve mensen. Zet hen eerst op niet actief; er is niets "
-        "veranderd.",
-        "This organisation still has active people. Deactivate them first; nothing has changed.",
+        "Deze organisatie heeft nog actieve mensen. Verplaats hen naar een andere organisatie of "
+        "zet hen eerst op niet actief; er is niets veranderd.",
+        "This organisation still has active people. Move them to another organisation or "
+        "deactivate them first; nothing has changed.",
     ),
     "dir.err.org_has_trajectories": (
-        "Deze organisatie heeft nog lopende trajecten; er is niets veranderd.",
-        "This organisation still has open trajectories; nothing has changed.",
+        "Deze organisatie heeft nog lopende trajecten; sluit die eerst af of kies een andere "
+        "bestemming. Er is niets veranderd.",
+        "This organisation still has open trajectories; close them or choose another destination "
+        "first. Nothing has changed.",
     ),
-    "dir.err.org_has_history": (
-        "Deze organisatie heeft geschiedenis (oud-medewerkers, afgesloten trajecten, jongeren, "
-        "rollen of roosters) en blijft daarom bewaard; er is niets veranderd.",
-        "This organisation has history (former staff, closed trajectories, youth, roles or "
-        "rotations) and is therefore kept; nothing has changed.",
+    "dir.err.inactive_organisation": (
+        "Deze organisatie is niet actief; kies een actieve of maak haar eerst weer actief. Er is "
+        "niets veranderd:",
+        "This organisation is inactive; choose an active one or reactivate it first. Nothing "
+        "has changed:",
     ),
     "dir.err.email_taken": (
         "Dit e-mailadres hoort al bij een andere actieve persoon.",
@@ -209,6 +222,40 @@ WORDS: dict[str, tuple[str, str]] = {
         "Het einde moet na het begin liggen:",
         "The end must come after the start:",
     ),
+    "dir.err.unknown_policy": ("Onbekend escalatiebeleid.", "Unknown escalation policy."),
+    "dir.err.default_policy": (
+        "Dit is het standaardbeleid: een oproep zonder eigen beleid gebruikt het. Het kan niet "
+        "weg; pas het aan. Er is niets veranderd.",
+        "This is the default policy: a call for help without a policy of its own uses it. It "
+        "cannot be deleted; edit it instead. Nothing has changed.",
+    ),
+    "dir.err.coordinator_step_ref": (
+        "Een stap naar de coördinator noemt geen rooster of persoon; kies bij 'wie' niemand. "
+        "Er is niets veranderd:",
+        "A step to the coordinator names no rotation or person; choose nobody as 'who'. "
+        "Nothing has changed:",
+    ),
+    "pol.title": ("Escalatiebeleid", "Escalation policies"),
+    "pol.add": ("Escalatiebeleid toevoegen", "Add escalation policy"),
+    "pol.default": ("standaard", "default"),
+    "pol.default_note": (
+        "Het standaardbeleid kan niet weg: een oproep zonder eigen beleid gebruikt het.",
+        "The default policy cannot be deleted: a call without a policy of its own uses it.",
+    ),
+    "pol.steps": ("Wie wordt opgeroepen, in deze volgorde", "Who is paged, in this order"),
+    "pol.step": ("Stap", "Step"),
+    "pol.minutes": ("min. wachten", "min. wait"),
+    "pol.repeat": ("Herhalen als niemand reageert", "Repeat when nobody answers"),
+    "pol.nobody": ("niemand (coördinator)", "nobody (coordinator)"),
+    "pol.note": (
+        "Een oproep legt het beleid vast als hij begint: een wijziging geldt voor nieuwe "
+        "oproepen. Is de laatste stap niet de coördinator, dan wordt die nog één keer opgeroepen.",
+        "A call freezes the policy when it starts: a change applies to new calls. If the last "
+        "step is not the coordinator, the coordinator is paged once more.",
+    ),
+    "pol.target.rotation": ("wie dienst heeft in rooster", "on call in rotation"),
+    "pol.target.person": ("persoon", "person"),
+    "pol.target.coordinator": ("netwerkcoördinator", "network coordinator"),
     "rot.kind.weekly": ("per week", "weekly"),
     "rot.kind.daily": ("per dag", "daily"),
     "rot.kind.custom": ("eigen dienstlengte", "custom shift length"),
@@ -246,6 +293,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "field.end": ("Einde", "End"),
     "field.time_zone": ("Tijdzone", "Time zone"),
     "field.member_ids": ("Volgorde", "Order"),
+    "field.repeat": ("Herhalen (keer)", "Repeat (times)"),
+    "field.steps": ("Stappen", "Steps"),
+    "field.step_target": ("Wie", "Who"),
+    "field.step_ref": ("Rooster of persoon", "Rotation or person"),
+    "field.wait_minutes": ("Wachten (minuten)", "Wait (minutes)"),
     "traj.dropout": ("Uitval melden", "Report a dropout"),
     "checkin.at_destination": ("gaat goed", "doing well"),
     "checkin.at_risk": ("zorgen: risico", "worried: at risk"),

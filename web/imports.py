@@ -28,8 +28,8 @@ MAX_BYTES = 4 * 1024 * 1024
 
 def _check(context: WebContext, viewer: Viewer, data: bytes, school: str | None) -> ImportPreview:
     with Session(context.container.engine) as session:
-        allowed = schools_for(session, viewer)
-        if not allowed:
+        allowed = schools_for(session, viewer, with_inactive=True)
+        if not any(s.active for s in allowed):
             raise Forbidden()
         names = {s.id: s.id for s in allowed} | {s.name.lower(): s.id for s in allowed}
         default = school if school in {s.id for s in allowed} else None
@@ -37,6 +37,7 @@ def _check(context: WebContext, viewer: Viewer, data: bytes, school: str | None)
             session,
             data,
             schools=names,
+            inactive_schools=frozenset(s.id for s in allowed if not s.active),
             default_school=default,
             timeline=context.container.timeline,
             today=date.today(),

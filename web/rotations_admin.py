@@ -109,8 +109,12 @@ def _utc(moment: datetime, zone: str) -> datetime:
 
 
 def _apply_rotation(session: Session, rotation: Rotation, data: RotationIn) -> None:
-    if data.organisation_id is not None and session.get(Organisation, data.organisation_id) is None:
-        raise Refused("unknown_organisation", 422, ("organisation_id",))
+    if data.organisation_id is not None and data.organisation_id != rotation.organisation_id:
+        org = session.get(Organisation, data.organisation_id)
+        if org is None:
+            raise Refused("unknown_organisation", 422, ("organisation_id",))
+        if not org.active:  # a rotation keeps an organisation made inactive, gets no new one
+            raise Refused("inactive_organisation", 422, ("organisation_id",))
     rotation.name, rotation.kind, rotation.time_zone = data.name, data.kind, data.time_zone
     rotation.shift_hours = SHIFT_HOURS.get(data.kind) or data.shift_hours or 0
     rotation.start_at = _utc(data.start, data.time_zone)
@@ -401,7 +405,11 @@ def _page(
             .where(col(Professional.active))
             .order_by(col(Professional.last_name), col(Professional.first_name))
         ).all()
-        orgs = session.exec(select(Organisation).order_by(col(Organisation.name))).all()
+        orgs = session.exec(
+            select(Organisation)
+            .where(col(Organisation.active) | (Organisation.id == rotation.organisation_id))
+            .order_by(col(Organisation.name))
+        ).all()
         return context.render(
             request,
             "site/directory_rotation.html",

@@ -127,6 +127,7 @@ def install(app: FastAPI, container: Container, client: Client | None) -> None:
         directory,
         enroll,
         imports,
+        policies_admin,
         rotations_admin,
         signin,
         trajectory_page,
@@ -145,7 +146,7 @@ def install(app: FastAPI, container: Container, client: Client | None) -> None:
     app.add_middleware(SecurityHeaders, secure_cookies=context.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     routers = (signin, dashboard, trajectory_page, actions, enroll, imports, directory)
-    for module in (*routers, rotations_admin):
+    for module in (*routers, rotations_admin, policies_admin):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

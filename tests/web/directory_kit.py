@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel, col, select
 from store.accounts import ApiToken
 from store.audit import AuditEntry
 from store.directory import ContactMethod, Organisation, Professional, RoleAssignment
-from store.oncall import Rotation, RotationMember, RotationOverride
+from store.oncall import EscalationPolicy, Rotation, RotationMember, RotationOverride
 
 TABLES: tuple[type[SQLModel], ...] = (
     Organisation,
@@ -23,6 +23,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     Rotation,
     RotationMember,
     RotationOverride,
+    EscalationPolicy,
 )
 
 

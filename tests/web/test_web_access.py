@@ -10,7 +10,13 @@ from sqlmodel import Session, select
 
 from store import accounts
 from store.directory import Organisation, OrganisationKind, RoleAssignment
-from store.oncall import OverrideKind, Rotation, RotationMember, RotationOverride
+from store.oncall import (
+    EscalationPolicy,
+    OverrideKind,
+    Rotation,
+    RotationMember,
+    RotationOverride,
+)
 from store.youth import Consent, ConsentKind, ConsentStatus
 from tests.web.directory_kit import snapshot
 from tests.web.world import Seed, WebWorld
@@ -65,6 +71,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/directory/organisations/org_uwv", COORDINATOR),
     ("POST", "/directory/organisations/org_uwv", COORDINATOR),
     ("POST", "/directory/organisations/{spare_org}/remove", COORDINATOR),
+    ("POST", "/directory/organisations/{spare_org}/reactivate", COORDINATOR),
     ("GET", "/directory/people/pro_outsider", COORDINATOR),
     ("POST", "/directory/people/pro_outsider", COORDINATOR),
     ("POST", "/directory/people/{spare}/deactivate", COORDINATOR),
@@ -86,6 +93,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/api/directory/organisations", _api(COORDINATOR)),
     ("PATCH", "/api/directory/organisations/org_uwv", _api(COORDINATOR)),
     ("DELETE", "/api/directory/organisations/{spare_org}", _api(COORDINATOR)),
+    ("POST", "/api/directory/organisations/{spare_org}/reactivate", _api(COORDINATOR)),
     ("POST", "/api/directory/people", _api(COORDINATOR)),
     ("PATCH", "/api/directory/people/pro_outsider", _api(COORDINATOR)),
     ("DELETE", "/api/directory/people/{spare}", _api(COORDINATOR)),
@@ -101,6 +109,15 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("DELETE", "/api/directory/rotations/{rotation}/members/{member}", _api(COORDINATOR)),
     ("POST", "/api/directory/rotations/{rotation}/overrides", _api(COORDINATOR)),
     ("DELETE", "/api/directory/rotations/{rotation}/overrides/{override}", _api(COORDINATOR)),
+    ("GET", "/directory/policies/{policy}", ALL),
+    ("POST", "/directory/policies", COORDINATOR),
+    ("POST", "/directory/policies/{policy}", COORDINATOR),
+    ("POST", "/directory/policies/{policy}/delete", COORDINATOR),
+    ("GET", "/api/directory/policies", API_ALL),
+    ("GET", "/api/directory/policies/{policy}", API_ALL),
+    ("POST", "/api/directory/policies", _api(COORDINATOR)),
+    ("PATCH", "/api/directory/policies/{policy}", _api(COORDINATOR)),
+    ("DELETE", "/api/directory/policies/{policy}", _api(COORDINATOR)),
     ("POST", "/trajectories/{other}/tasks/case_meeting/complete", OTHER),
     ("POST", "/trajectories/{other}/dropout", OTHER),
     ("POST", "/trajectories/{other}/waakvlam/refuse", OTHER),
@@ -126,6 +143,9 @@ FORMS = {
     "/directory/rotations/{rotation}/overrides": {"kind": "add", "professional_id": "pro_mentor",
                                                   "start": "2025-03-03T09:00",
                                                   "end": "2025-03-04T09:00"},
+    "/directory/policies": {"name": "Nieuw", "step_target_0": "coordinator", "step_wait_0": "10"},
+    "/directory/policies/{policy}": {"name": "Beleid", "step_target_0": "coordinator",
+                                     "step_wait_0": "5"},
 }  # fmt: skip
 BODIES = {
     "/api/directory/tokens": {"school_id": "org_school", "name": "Magister"},
@@ -142,12 +162,16 @@ BODIES = {
                                                       "professional_id": "pro_mentor",
                                                       "start": "2025-03-03T09:00",
                                                       "end": "2025-03-04T09:00"},
+    "/api/directory/policies": {"name": "Nieuw",
+                                "steps": [{"target": "coordinator", "wait_minutes": 10}]},
+    "/api/directory/policies/{policy}": {"repeat": 0},
 }  # fmt: skip
 
 
 def _directory_rows(web: WebWorld) -> dict[str, str]:
     """What the directory rows of the table act on: a rotation with a member and an override,
-    an API token, an organisation nothing refers to, a role assignment."""
+    an API token, an organisation nothing refers to, a role assignment, an escalation policy
+    (beside the default one)."""
     with Session(web.engine) as session:
         session.add(Organisation(id="org_spare", name="Leeg", kind=OrganisationKind.other))
         session.add(
@@ -163,6 +187,14 @@ def _directory_rows(web: WebWorld) -> dict[str, str]:
             end_at=datetime(2025, 3, 4, tzinfo=UTC),
         )
         session.add_all([member, override])
+        step = {"target": "coordinator", "ref": None, "wait_minutes": 10}
+        session.add(  # the region's default policy (the oldest), which is never deleted
+            EscalationPolicy(
+                id="pol_default", name="Standaard", steps=[step],
+                created_at=datetime(2025, 1, 1, tzinfo=UTC),
+            )
+        )  # fmt: skip
+        session.add(EscalationPolicy(id="pol_table", name="Beleid", steps=[step]))
         token = accounts.issue_api_token(
             session, name="SIS", scope="enroll:org_school", created_by=None
         )
@@ -174,6 +206,7 @@ def _directory_rows(web: WebWorld) -> dict[str, str]:
             "rotation": "rot_table", "member": str(member.id), "override": str(override.id),
             "token": accounts.api_token_id(accounts.token_hash(token)), "spare_org": "org_spare",
             "spare": web.seed.region.spare_id, "assignment": str(assignment.id),
+            "policy": "pol_table",
         }  # fmt: skip
 
 

@@ -85,10 +85,10 @@ async def test_an_organisation_in_use_is_not_removed(web: WebWorld) -> None:
     refused = await call(client, "DELETE", "/api/directory/organisations/org_school2", csrf)
     assert refused.status_code == 409
     assert refused.json()["detail"]["error"] == "org_has_trajectories"
-    # a former colleague is history: the organisation is kept
+    # a former colleague is history: the organisation is kept, made inactive
     await call(client, "DELETE", "/api/directory/people/pro_outsider", csrf)
     kept = await call(client, "DELETE", "/api/directory/organisations/org_uwv", csrf)
-    assert kept.status_code == 409 and kept.json()["detail"]["error"] == "org_has_history"
+    assert kept.status_code == 200 and kept.json()["status"] == "inactive"
     # an organisation nothing refers to goes
     created = await call(
         client, "POST", "/api/directory/organisations", csrf, {"name": "Tijdelijk", "kind": "other"}
@@ -100,7 +100,8 @@ async def test_an_organisation_in_use_is_not_removed(web: WebWorld) -> None:
     assert gone.status_code == 200 and "Tijdelijk" not in gone.text
     with Session(web.engine) as session:
         assert session.get(Organisation, org_id) is None
-        assert session.get(Organisation, "org_uwv") is not None
+        kept_org = session.get(Organisation, "org_uwv")
+        assert kept_org is not None and not kept_org.active
     [entry] = audits_since(web.engine, since)
     assert (entry.action, entry.subject_id) == ("organisation_removed", org_id)
     unknown = await call(client, "DELETE", "/api/directory/organisations/org_nope", csrf)
