@@ -20,10 +20,14 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # ``import workflows.x as x``, not ``from workflows import x``: the sandbox gives each run a
+    # fresh ``workflows`` package, and ``from`` on it would load (and compile) agenda and branches
+    # again for every run instead of passing the worker's modules through.
+    import workflows.agenda as agenda
+    import workflows.branches as branches
     from config.domain import Phase, TaskKind
     from store.trajectories import TaskStatus
     from store.youth import ConsentKind, ConsentStatus
-    from workflows import agenda, branches
     from workflows.dates import add_days, age_on, local_date, wake_moment
     from workflows.trajectory_effects import Effects
     from workflows.trajectory_models import (
