@@ -91,9 +91,19 @@ def role_holder(session: Session, role: Role, school_id: str) -> str | None:
 
 
 def project(session: Session, p: Projection) -> bool:
+    """Apply a projection. Everything is read first and the writes go out together at the
+    caller's commit, so SQLite's write lock (one writer at a time) is held only for that burst,
+    not while Python builds the rows."""
     row = session.get(Trajectory, p.trajectory_id)
     if row is None or row.projected_version > p.version:
         return False
+    with session.no_autoflush:
+        existing = {
+            t.id: t for t in session.exec(select(TaskRow).where(TaskRow.trajectory_id == row.id))
+        }
+        stored_consents = {
+            c.kind: c for c in session.exec(select(Consent).where(Consent.trajectory_id == row.id))
+        }
     row.projected_version = p.version
     row.phase, row.destination = p.phase, p.destination
     row.destination_organisation_id = p.destination_organisation_id
@@ -111,9 +121,6 @@ def project(session: Session, p: Projection) -> bool:
             p.at,
         )
     session.add(row)
-    existing = {
-        t.id: t for t in session.exec(select(TaskRow).where(TaskRow.trajectory_id == row.id))
-    }
     for task in p.tasks:
         task_id = f"{row.id}:{task.key}"
         task_row = existing.get(task_id) or TaskRow(
@@ -132,14 +139,13 @@ def project(session: Session, p: Projection) -> bool:
         task_row.completed_at, task_row.completed_by = task.completed_at, task.completed_by
         task_row.updated_at = p.at
         session.add(task_row)
-    _project_consents(session, row, p)
+    _project_consents(session, row, p, stored_consents)
     return True
 
 
-def _project_consents(session: Session, row: Trajectory, p: Projection) -> None:
-    stored = {
-        c.kind: c for c in session.exec(select(Consent).where(Consent.trajectory_id == row.id))
-    }
+def _project_consents(
+    session: Session, row: Trajectory, p: Projection, stored: dict[ConsentKind, Consent]
+) -> None:
     for kind in ConsentKind:
         status = p.consents.get(kind)
         if status is None:
