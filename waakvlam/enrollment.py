@@ -8,6 +8,7 @@ completes the job.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from pydantic import BaseModel, Field
@@ -129,17 +130,12 @@ def _register(
     return youth, trajectory, True
 
 
-async def enroll(
-    *,
-    engine: Engine,
-    client: Client,
-    timeline: Timeline,
-    request: EnrollmentRequest,
-    task_queue: str,
-    today: date,
-    max_history_events: int = 2000,
-) -> EnrollmentResult:
-    with Session(engine) as session:
+def _prepare(
+    engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
+) -> tuple[Trajectory, Enrollment, bool]:
+    """The database half of enrollment (checks, the youth and trajectory rows): blocking work, run
+    in a thread so the event loop (and a worker in the same process) goes on meanwhile."""
+    with Session(engine, expire_on_commit=False) as session:
         check(session, request, timeline, today)
         youth, trajectory, created = _register(session, request, timeline)
         enrollment = Enrollment(
@@ -156,6 +152,22 @@ async def enroll(
             done_before_enrollment=request.done_before_enrollment,
             legal_representative_consent=request.legal_representative_consent,
         )
+    return trajectory, enrollment, created
+
+
+async def enroll(
+    *,
+    engine: Engine,
+    client: Client,
+    timeline: Timeline,
+    request: EnrollmentRequest,
+    task_queue: str,
+    today: date,
+    max_history_events: int = 2000,
+) -> EnrollmentResult:
+    trajectory, enrollment, created = await asyncio.to_thread(
+        _prepare, engine, request, timeline, today
+    )
     await client.start_workflow(
         TrajectoryWorkflow.run,
         TrajectoryInput(enrollment=enrollment, max_history_events=max_history_events),
@@ -170,4 +182,6 @@ async def enroll(
             ]
         ),
     )
-    return EnrollmentResult(trajectory_id=trajectory.id, youth_id=youth.id, created=created)
+    return EnrollmentResult(
+        trajectory_id=trajectory.id, youth_id=enrollment.youth_id, created=created
+    )
