@@ -3,8 +3,9 @@
     python -m bench scale [--trajectories 2000]
 
 Enrolls the trajectories through ``enroll`` with the product's worker running in this process
-(the workflows and activities of ``waakvlam.worker``, notification clock pinned to a working
-moment by ``tests/faults/stack.py`` so night and weekend runs are not held by quiet hours), then
+(the workflows, activities and tuning of ``waakvlam.worker``, notification clock pinned to a
+working moment by ``tests/faults/stack.py`` so night and weekend runs are not held by quiet
+hours), then
 measures:
 
 - resident memory of this process (worker, client and enrollment) and of the dev server;
@@ -38,12 +39,13 @@ from notifications.email_smtp import SmtpEmail
 from store import dashboard
 from store.trajectories import Trajectory
 from tests.fakes.smtp import FakeSmtp
-from tests.faults.stack import fault_worker, notification_services
+from tests.faults.stack import activities, notification_services, pinned_clock
+from waakvlam.worker import MAX_ACTIVITIES, tuned_worker, workflows
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import MigrateTimeline
 
 NAME = "scale"
-CONCURRENCY = 16
+CONCURRENCY = MAX_ACTIVITIES  # the worker's activity slots; the SMTP baseline sends as many at once
 
 
 def with_extra_task(timeline: Timeline) -> Timeline:
@@ -87,8 +89,11 @@ async def run(count: int) -> Section:
                 async with httpx.AsyncClient() as http:
                     services = notification_services(stack.settings, stack.engine, http)
                     with ThreadPoolExecutor(max_workers=CONCURRENCY) as executor:
-                        async with fault_worker(stack.client, stack.settings.temporal_task_queue,
-                                                stack.engine, services, executor):  # fmt: skip
+                        async with tuned_worker(
+                            stack.client, task_queue=stack.settings.temporal_task_queue,
+                            workflows=workflows(), executor=executor,
+                            activities=activities(stack.engine, services, pinned_clock()),
+                        ):  # fmt: skip
                             with Stopwatch() as enrolling:
                                 ids = await stack.enroll_many(count)
                                 await wait_until(lambda: projected(stack.engine, count) >= count,
