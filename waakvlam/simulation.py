@@ -32,7 +32,6 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.trajectory import TrajectoryActivities
 from config.domain import CheckinStatus, Destination, Role, SchoolType, TaskKind
@@ -44,6 +43,7 @@ from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
 from store.youth import ConsentKind
 from waakvlam.enrollment import EnrollmentRequest, enroll
 from waakvlam.temporal import data_converter, find_binary, register_search_attributes
+from waakvlam.worker import MAX_ACTIVITIES, tuned_worker
 from workflows.dates import add_months, local_date
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import (
@@ -374,12 +374,14 @@ async def simulate(
         queue = f"simulation-{seed}-{random.getrandbits(32):08x}"
         counter = MessageCounter(workload, roles)
         reads = TrajectoryActivities(engine)
-        with ThreadPoolExecutor(max_workers=8) as executor:
-            async with Worker(
+        # The product's worker tuning (waakvlam.worker): bounded workflow tasks, local activities
+        # and activities, so activations and the read-model projections do not queue for the GIL.
+        with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="activity") as pool:
+            async with tuned_worker(
                 env.client, task_queue=queue, workflows=[TrajectoryWorkflow],
                 activities=[reads.resolve_recipients, reads.project_trajectory,
                             counter.send_notification],
-                activity_executor=executor,
+                executor=pool,
             ):  # fmt: skip
                 cohort = await enroll_cohort(
                     engine=engine, client=env.client, timeline=timeline, size=cohort_size,
