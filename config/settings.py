@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     sms_max_segments: int = Field(default=3, ge=1, le=10)
     # Non-urgent SMS to one number per hour; more wait for a free slot (pages are exempt).
     sms_per_recipient_per_hour: int = Field(default=4, ge=1, le=60)
+    # CM.com: SMS that fall due while a request is out go together in the next one, at most this
+    # many per request (1: every SMS its own request). Twilio has no batch API.
+    sms_batch_size: int = Field(default=50, ge=1, le=100)
     cm_api_url: str = "https://gw.messaging.cm.com/v1.0/message"
     cm_product_token: SecretStr | None = None
     twilio_api_url: str = "https://api.twilio.com"

@@ -34,10 +34,14 @@ class NotificationServices:
     inbound: InboundRouter
 
     async def aclose(self) -> None:
-        """Close the pooled SMTP sessions (the HTTP client belongs to the caller)."""
+        """Close the pooled SMTP sessions and let the CM.com batcher send what it was handed
+        and hear the answers (the HTTP client belongs to the caller, who closes it after)."""
         for channel in {id(c): c for c in (self.email, self.notifier.email)}.values():
             if isinstance(channel, SmtpEmail):
                 await channel.aclose()
+        for sms in {id(c): c for c in (self.sms, self.notifier.sms)}.values():
+            if isinstance(sms, CmSms):
+                await sms.aclose()
 
 
 def console_path(settings: Settings) -> Path:

@@ -29,7 +29,12 @@ Controls (all per gateway instance):
 - ``inbound(provider, from_number, to_number, body, url, client=None)``: post an inbound SMS in
   that provider's shape (CM JSON ``{"from": {"number"}, "to": {"number"}, "message": {"text"}}``,
   Twilio form ``From``/``To``/``Body``/``MessageSid``, signed).
-``reset()`` forgets messages and faults, so one gateway can serve many tests.
+- ``requests``: every request to either API, faulted ones included; ``cm_requests``: the
+  ``reference`` of each ``msg`` of every CM request that got past the faults, one list per
+  request in arrival order (how the messages were batched).
+- ``hold()`` / ``release()``: while held, CM requests are recorded in ``cm_requests`` and then
+  wait before anything is accepted or answered (a request "in flight", for batching tests).
+``reset()`` forgets messages, requests and faults, so one gateway can serve many tests.
 ``client`` may be an ``httpx.AsyncClient`` with an ``ASGITransport`` to post into an app without
 a socket; the signature is always computed over ``url`` (the public URL Twilio would sign).
 """
@@ -104,6 +109,9 @@ class SmsGateway:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.messages: list[GatewayMessage] = []
         self.requests = 0
+        self.cm_requests: list[list[str | None]] = []
+        self._open = asyncio.Event()
+        self._open.set()
         self._faults = _Faults()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -135,10 +143,19 @@ class SmsGateway:
         """Twilio answers 21610 (the number sent STOP to the carrier); CM treats it as invalid."""
         self._faults.unsubscribed.add(e164(number))
 
+    def hold(self) -> None:
+        """CM requests wait (recorded, not yet accepted) until :meth:`release`."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
     def reset(self) -> None:
-        """Forget messages and faults (to reuse one gateway across tests)."""
+        """Forget messages, requests and faults (to reuse one gateway across tests)."""
         self.messages = []
         self.requests = 0
+        self.cm_requests = []
+        self._open.set()
         self._faults = _Faults()
 
     def inbox(self, number: str) -> list[str]:
@@ -284,6 +301,8 @@ class SmsGateway:
             return fault
         data = await request.json()
         batch = data["messages"]
+        self.cm_requests.append([msg.get("reference") for msg in batch.get("msg", [])])
+        await self._open.wait()
         if batch.get("authentication", {}).get("producttoken") != CM_TOKEN:
             return JSONResponse(
                 {
