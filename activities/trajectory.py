@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -13,7 +14,7 @@ from notifications.requests import Recipient
 from store.directory import PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, Guardian, TrustedPerson
-from workflows.trajectory_models import Projection, ResolveRecipient
+from workflows.trajectory_models import ProjectedTask, Projection, ResolveRecipient
 
 DIRECT_ROLES = {Role.case_director: "case_director_id", Role.next_contact: "next_contact_id"}
 
@@ -123,24 +124,36 @@ def project(session: Session, p: Projection) -> bool:
     session.add(row)
     for task in p.tasks:
         task_id = f"{row.id}:{task.key}"
-        task_row = existing.get(task_id) or TaskRow(
-            id=task_id,
-            trajectory_id=row.id,
-            key=task.key,
-            rule_id=task.rule_id,
-            kind=task.kind,
-            role=task.role,
-            due_date=task.due,
-            status=task.status,
-        )
-        task_row.rule_id, task_row.kind, task_row.role = task.rule_id, task.kind, task.role
-        task_row.owner_id, task_row.due_date, task_row.status = task.owner_id, task.due, task.status
-        task_row.escalated, task_row.reason = task.escalated, task.reason
-        task_row.completed_at, task_row.completed_by = task.completed_at, task.completed_by
-        task_row.updated_at = p.at
-        session.add(task_row)
+        values = _task_values(task)
+        task_row = existing.get(task_id)
+        if task_row is None:
+            session.add(
+                TaskRow(id=task_id, trajectory_id=row.id, key=task.key, updated_at=p.at, **values)
+            )
+        elif any(getattr(task_row, name) != value for name, value in values.items()):
+            # Only a task that changed is written: most projections (a partner's update, a day
+            # passing) change one or two of a trajectory's dozen tasks.
+            for name, value in values.items():
+                setattr(task_row, name, value)
+            task_row.updated_at = p.at
+            session.add(task_row)
     _project_consents(session, row, p, stored_consents)
     return True
+
+
+def _task_values(task: ProjectedTask) -> dict[str, Any]:
+    return {
+        "rule_id": task.rule_id,
+        "kind": task.kind,
+        "role": task.role,
+        "owner_id": task.owner_id,
+        "due_date": task.due,
+        "status": task.status,
+        "escalated": task.escalated,
+        "reason": task.reason,
+        "completed_at": task.completed_at,
+        "completed_by": task.completed_by,
+    }
 
 
 def _project_consents(

@@ -109,6 +109,26 @@ def test_projections_upsert_and_ignore_older_versions(engine: Engine) -> None:
         assert (consent.kind, consent.status) == (ConsentKind.data_sharing, ConsentStatus.given)
 
 
+def test_a_projection_writes_only_the_tasks_that_changed(engine: Engine) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        assert project(session, projection(1, TaskStatus.open))
+        session.commit()
+    later = projection(2, TaskStatus.open).model_copy(update={"at": AT.replace(hour=20)})
+    with Session(engine) as session:
+        assert project(session, later)  # the same task, nothing about it changed
+        assert not [o for o in session.dirty | session.new if isinstance(o, TaskRow)]
+        session.commit()
+        task = session.exec(select(TaskRow)).one()
+        assert task.updated_at == AT, "an unchanged task keeps its time of last change"
+    changed = projection(3, TaskStatus.done).model_copy(update={"at": AT.replace(hour=21)})
+    with Session(engine) as session:
+        assert project(session, changed)
+        session.commit()
+        task = session.exec(select(TaskRow)).one()
+        assert (task.status, task.updated_at) == (TaskStatus.done, AT.replace(hour=21))
+
+
 def test_roles_resolve_through_the_directory_school_first(engine: Engine) -> None:
     seed(engine)
     request = ResolveRecipient(
