@@ -3,6 +3,7 @@ servers on loopback (the fake SMTP server and the SMS gateway emulator)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from store.outbox import OutboxMessage
 from store.youth import Guardian, Youth
 from tests.fakes.sms_gateway import SmsGateway
 from tests.fakes.smtp import FakeSmtp, running_smtp
+from tests.fakes.smtp_sessions import SessionCountingSmtp
 
 AMS = ZoneInfo("Europe/Amsterdam")
 # Tuesday 9 March 2027, 10:00 in Amsterdam: a working moment.
@@ -177,6 +179,32 @@ async def shared_gateway() -> AsyncIterator[SmsGateway]:
         yield gateway
     finally:
         await gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_session_smtp() -> Iterator[SessionCountingSmtp]:
+    """An SMTP server that counts sessions and can hold or drop them, for the pool's tests."""
+    server = SessionCountingSmtp()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def session_smtp(
+    shared_session_smtp: SessionCountingSmtp,
+) -> AsyncIterator[SessionCountingSmtp]:
+    await shared_session_smtp.drop_connections()  # whatever an earlier test left open
+    shared_session_smtp.reset()
+    shared_session_smtp.messages_per_connection = None
+    yield shared_session_smtp
+
+
+def arrivals(server: FakeSmtp) -> Counter[str]:
+    """How often each outbox reference arrived (from the Message-ID)."""
+    return Counter(m["Message-ID"].strip("<>").partition("@")[0] for m in server.messages)
 
 
 @pytest.fixture
