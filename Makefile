@@ -36,7 +36,7 @@ bench: $(TEST_STAMP)
 
 .PHONY: bench-dashboard
 bench-dashboard: $(TEST_STAMP)
-	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
+	$(BIN)/python -m bench dashboard $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache .ruff_cache

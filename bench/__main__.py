@@ -16,6 +16,7 @@ ORDER = [
     "scale",
     "notifications",
     "escalation",
+    "dashboard",
     "faults",
 ]
 

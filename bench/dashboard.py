@@ -3,8 +3,8 @@ PostgreSQL (a scratch schema, dropped afterwards). Prints p50/p95 of the stalled
 counts, beside a baseline measured in the same run (a plain ``SELECT count(*)`` on the same
 tables), and the query plans, so a missing index shows.
 
-``python -m bench.dashboard [--trajectories N] [--tasks-per 10] [--repeat 60] [--no-postgres]``
-(``--postgres-url`` defaults to WAAKVLAM_TEST_POSTGRES_URL or postgresql://postgres@127.0.0.1:5432/test).
+``python -m bench dashboard [--region-trajectories N] [--tasks-per 10] [--repeat 60]
+[--no-postgres]`` (``--postgres-url`` defaults to WAAKVLAM_TEST_POSTGRES_URL or postgresql://postgres@127.0.0.1:5432/test).
 """
 
 from __future__ import annotations
@@ -164,9 +164,9 @@ def postgres_engine(url: str) -> AbstractContextManager[Engine]:
 def run(args: argparse.Namespace) -> Section:
     section = Section(
         name="dashboard",
-        title=f"Dashboard queries: {args.trajectories:,} trajectories, "
-        f"{args.trajectories * args.tasks_per:,} tasks",
-        command="python -m bench.dashboard",
+        title=f"Dashboard queries: {args.region_trajectories:,} trajectories, "
+        f"{args.region_trajectories * args.tasks_per:,} tasks",
+        command=f"python -m bench dashboard --region-trajectories {args.region_trajectories}",
         header=["database", "query", "p50 ms", "p95 ms", f"p95 < {LIMIT_MS:.0f} ms"],
     )
     targets: list[tuple[str, Callable[[], Any]]] = []
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> Section:
     for label, make in targets:
         with make() as engine:
             started = time.perf_counter()
-            fill(engine, args.trajectories, args.tasks_per)
+            fill(engine, args.region_trajectories, args.tasks_per)
             section.notes.append(f"- {label}: filled in {time.perf_counter() - started:.1f} s")
             with Session(engine) as session:
                 for name, work in measurements(session).items():
@@ -193,7 +193,8 @@ def run(args: argparse.Namespace) -> Section:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trajectories", type=int, default=10_000)
+    parser.add_argument("--region-trajectories", type=int, default=10_000,
+                        help="trajectories in the dashboard benchmark's region")  # fmt: skip
     parser.add_argument("--tasks-per", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--no-postgres", action="store_true")
