@@ -6,6 +6,8 @@ the notifications benchmark: its CPU is then not counted against the client it s
 It writes ``ready PORT`` when listening. Then, one command per line on stdin: ``stats`` answers
 one JSON line ``{"references": [...], "connections": N}`` (our reference of every message it
 accepted, in order, and the connections it accepted); ``stop`` (or the end of stdin) stops it.
+The references are read from the raw bytes the server keeps (the Message-ID header), without
+building an ``EmailMessage`` of each, so a ``stats`` costs little.
 """
 
 from __future__ import annotations
@@ -13,11 +15,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
 from tests.fakes.smtp_sessions import SessionCountingSmtp
 from tests.fakes.tls import server_context
+
+MESSAGE_ID = re.compile(rb"^message-id:[ \t]*<([^@>\s]*)", re.IGNORECASE | re.MULTILINE)
+
+
+def reference(raw: bytes) -> str:
+    """Our reference: the Message-ID's part before the ``@``, from the header block only."""
+    headers = raw.partition(b"\r\n\r\n")[0]
+    found = MESSAGE_ID.search(headers)
+    return found.group(1).decode("ascii", "replace") if found else ""
 
 
 def main() -> None:
@@ -42,9 +54,7 @@ def main() -> None:
             if command == "stop":
                 break
             if command == "stats":
-                references = [
-                    m["Message-ID"].strip("<>").partition("@")[0] for m in server.messages
-                ]
+                references = [reference(m.raw) for m in server.received]
                 stats = {"references": references, "connections": server.connections}
                 sys.stdout.write(json.dumps(stats) + "\n")
                 sys.stdout.flush()

@@ -11,6 +11,8 @@ Use it through the ``smtp_server`` fixture (registered in ``tests/conftest.py``)
 API:
 - ``host``, ``port``: where it listens (a free loopback port).
 - ``messages``: every accepted :class:`CapturedMail` in arrival order; ``messages_to(addr)``.
+- ``received``: the same messages as the server took them (:class:`Received`: envelope and raw
+  bytes), not parsed; ``len(received)`` is the cheap way to count arrivals.
 - ``reject(addr, code=550)``: refuse RCPT TO for that address (550 permanent, 451 temporary).
 - ``require_auth(username, password)``: AUTH PLAIN/LOGIN required, these credentials accepted.
 - ``FakeSmtp(security="starttls"|"tls", tls_context=...)``: require STARTTLS or speak implicit
@@ -18,6 +20,12 @@ API:
 - ``settings_overrides()``: the ``Settings`` fields that point the product at this server.
 - ``wait_for(count, timeout)``: wait until at least ``count`` messages arrived.
 - ``reset()``: forget everything, so one server can serve many tests.
+
+At DATA the server keeps the envelope and the bytes and answers 250, as a real MTA queues a
+message: it does not build an ``EmailMessage`` tree first (the standard parser costs
+milliseconds per message, which would make the server, not the client under test, the
+bottleneck of a benchmark). A message is parsed the first time ``messages`` is read after it
+arrived, in the reader's thread, and kept.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -43,6 +52,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Received:
+    """A message as the server accepted it: the envelope and the bytes of DATA."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+
 @dataclass
 class CapturedMail:
     mail_from: str
@@ -54,7 +72,7 @@ class CapturedMail:
 
     def _part(self, subtype: str) -> str:
         part = self.message.get_body(preferencelist=(subtype,))
-        return "" if part is None else str(part.get_content())  # type: ignore[attr-defined]
+        return "" if part is None else str(part.get_content())
 
     @property
     def text(self) -> str:
@@ -65,10 +83,33 @@ class CapturedMail:
         return self._part("html")
 
 
+def _parse(received: Received) -> CapturedMail:
+    parsed = message_from_bytes(received.raw, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return CapturedMail(received.mail_from, list(received.rcpt_tos), parsed)
+
+
 @dataclass
 class _Handler:
-    messages: list[CapturedMail] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)  # appended by the server's thread
     rejected: dict[str, int] = field(default_factory=dict)
+    _parsed: list[CapturedMail] = field(default_factory=list)  # received[:n], parsed on reading
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def parsed(self) -> list[CapturedMail]:
+        """Every message received so far, parsed (each once, on the first reading after it
+        arrived). A method, not a property: aiosmtpd reads every attribute of the handler
+        (``inspect.getmembers``) for each new connection, in the server's thread."""
+        with self._lock:
+            arrived = len(self.received)  # (list.append from the server's thread is atomic)
+            for received in self.received[len(self._parsed) : arrived]:
+                self._parsed.append(_parse(received))
+            return list(self._parsed)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.received.clear()
+            self._parsed.clear()
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -84,9 +125,7 @@ class _Handler:
     ) -> str:
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
-        parsed = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(CapturedMail(str(envelope.mail_from), list(envelope.rcpt_tos), parsed))
+        self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), raw))
         return "250 Message accepted for delivery"
 
 
@@ -125,7 +164,11 @@ class FakeSmtp:
 
     @property
     def messages(self) -> list[CapturedMail]:
-        return self._handler.messages
+        return self._handler.parsed()
+
+    @property
+    def received(self) -> list[Received]:
+        return list(self._handler.received)
 
     def messages_to(self, address: str) -> list[CapturedMail]:
         return [m for m in self.messages if address.lower() in (r.lower() for r in m.rcpt_tos)]
@@ -138,7 +181,7 @@ class FakeSmtp:
 
     def reset(self) -> None:
         """Forget messages, rejections and credentials (to reuse one server across tests)."""
-        self._handler.messages.clear()
+        self._handler.clear()
         self._handler.rejected.clear()
         self.credentials = None
 
@@ -170,7 +213,7 @@ class FakeSmtp:
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[CapturedMail]:
         deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
+        while len(self._handler.received) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"expected {count} mails, got {len(self.messages)}")
             await asyncio.sleep(0.02)

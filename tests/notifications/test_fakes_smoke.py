@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from email import message_from_bytes
+from email.message import EmailMessage
+from typing import Any
+
 import aiosmtplib
 import httpx
+import pytest
 
 from tests.fakes.sms_gateway import CM_TOKEN, TWILIO_SID, TWILIO_TOKEN, SmsGateway
 from tests.fakes.smtp import FakeSmtp
@@ -19,6 +25,43 @@ async def test_fake_smtp_captures_a_message(smtp_server: FakeSmtp) -> None:
     )
     [mail] = smtp_server.messages_to("b@example.org")
     assert mail["Subject"] == "hoi"
+
+
+async def test_fake_smtp_answers_data_without_parsing_and_parses_once_when_read(
+    smtp_server: FakeSmtp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a real MTA the fake queues the bytes at DATA; the parse happens in the reader."""
+    parsed_in: list[threading.Thread] = []
+
+    def spying(raw: bytes, **kwargs: Any) -> object:
+        parsed_in.append(threading.current_thread())
+        return message_from_bytes(raw, **kwargs)
+
+    monkeypatch.setattr("tests.fakes.smtp.message_from_bytes", spying)
+    data = b"Subject: hoi\r\nMessage-ID: <r1@example.org>\r\n\r\nbody\r\n"
+    for to in ("b@example.org", "c@example.org"):
+        await aiosmtplib.send(
+            data, sender="a@example.org", recipients=[to],
+            hostname=smtp_server.host, port=smtp_server.port,
+        )  # fmt: skip
+    assert parsed_in == []
+    first, second = smtp_server.received
+    assert (first.mail_from, first.rcpt_tos, first.raw) == (
+        "a@example.org",
+        ["b@example.org"],
+        data,
+    )
+    assert second.rcpt_tos == ["c@example.org"]
+
+    mails = smtp_server.messages
+    assert [m["Subject"] for m in mails] == ["hoi", "hoi"]
+    assert parsed_in == [threading.current_thread()] * 2
+    again = smtp_server.messages
+    assert [a is b for a, b in zip(again, mails, strict=True)] == [True, True]
+    assert len(parsed_in) == 2 and isinstance(mails[0].message, EmailMessage)
+
+    smtp_server.reset()
+    assert smtp_server.messages == [] and smtp_server.received == []
 
 
 async def test_fake_gateway_speaks_cm_and_twilio(sms_gateway: SmsGateway) -> None:
