@@ -1,7 +1,10 @@
-"""The fakes themselves answer in the providers' shapes (a guard for everyone who reuses them)."""
+"""The fakes themselves answer in the providers' shapes (a guard for everyone who reuses them), and
+the notifications benchmark reads them right (references, server CPU)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -11,6 +14,10 @@ import aiosmtplib
 import httpx
 import pytest
 
+from bench.notifications import ServerProcess
+from bench.smtp_server import reference
+from notifications.channels import OutgoingEmail
+from notifications.mime import compose
 from tests.fakes.sms_gateway import CM_TOKEN, TWILIO_SID, TWILIO_TOKEN, SmsGateway
 from tests.fakes.smtp import FakeSmtp
 
@@ -91,3 +98,22 @@ async def test_fake_gateway_speaks_cm_and_twilio(sms_gateway: SmsGateway) -> Non
     assert tw.status_code == 201 and tw.json()["sid"].startswith("SM")
     assert sms_gateway.inbox("+31612345678") == ["hallo"]
     assert sms_gateway.inbox("0031612345679") == ["hi"]
+
+
+def test_bench_smtp_server_reads_our_reference_from_the_raw_message_id() -> None:
+    data = compose(OutgoingEmail("b@example.org", "S", "t", "<p>t</p>", "wv42"), "a@x.org").data
+    assert reference(data) == "wv42"
+    assert reference(b"Subject: s\r\n\r\nMessage-ID: <body@x>\r\n") == ""  # headers only
+
+
+def test_bench_server_process_reports_its_cpu_from_proc() -> None:
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn + "print('done', flush=True)\ninput()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "done\n"
+        assert 0.29 <= ServerProcess(child, 0).cpu() < 5
+    finally:
+        child.communicate("\n", timeout=10)
