@@ -28,6 +28,7 @@ from store.directory import Organisation, OrganisationKind, Professional
 from store.trajectories import Trajectory
 from store.youth import ConsentStatus, Youth
 from workflows import search_attributes as sa
+from workflows import trajectory_attributes as attributes
 from workflows.dates import age_on, birthday, midday_utc
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import Enrollment, TrajectoryInput
@@ -179,6 +180,8 @@ async def enroll(
                 SearchAttributePair(sa.SCHOOL_TYPE, enrollment.school_type.value),
                 SearchAttributePair(sa.LEAVE_DATE, midday_utc(enrollment.leave_date)),
                 SearchAttributePair(sa.TIMELINE, f"{timeline.id}@{timeline.version}"),
+                # What the first run would write: it then writes only what changes.
+                *attributes.at_start(attributes.initial_state(enrollment), today),
             ]
         ),
     )

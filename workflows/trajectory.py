@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     # again for every run instead of passing the worker's modules through.
     import workflows.agenda as agenda
     import workflows.branches as branches
+    import workflows.trajectory_attributes as attributes
     from config.domain import Phase, TaskKind
     from store.trajectories import TaskStatus
     from store.youth import ConsentKind, ConsentStatus
@@ -48,7 +49,6 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         TrajectoryInput,
         TrajectoryOutcome,
-        TrajectoryState,
         TrajectorySummary,
     )
 
@@ -66,14 +66,7 @@ class TrajectoryWorkflow:
         if start.carried is not None:
             self.state = start.carried
         else:
-            enrollment = start.enrollment
-            self.state = TrajectoryState(
-                enrollment=enrollment,
-                timeline=enrollment.timeline,
-                tasks=agenda.initial_tasks(enrollment, enrollment.timeline),
-                case_director_id=enrollment.case_director_id,
-                consents=Consents(legal_representative=enrollment.legal_representative_consent),
-            )
+            self.state = attributes.initial_state(start.enrollment)
         self.max_history = start.max_history_events
         self.dirty = True
         self.projected_version = -1

@@ -15,8 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from notifications.requests import MessageKind, NotifyRequest, NotifyResult, Recipient
     from store.directory import PersonKind
     from workflows import agenda
-    from workflows import search_attributes as sa
-    from workflows.dates import midday_utc
+    from workflows import trajectory_attributes as attributes
     from workflows.trajectory_models import (
         PlannedTask,
         ProjectedTask,
@@ -41,7 +40,22 @@ SEND_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=30),
 )
+SEND_ATTEMPT = timedelta(minutes=2)
+SEND_WITHIN = timedelta(days=2)
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)  # below SEND_RETRY's first interval
 LOCAL_TIMEOUT = timedelta(seconds=30)
+
+# The patch (``workflow.patched``) of issue 8; trajectories started before it replay as before.
+# One id for both changes: the SDK writes each patch id it meets into the TemporalChangeVersion
+# search attribute, one visibility write per id per run.
+# - A message goes out as a local activity, in the workflow task that decided it, instead of as
+#   an activity with its own task and workflow task round trip on the server (three history
+#   events and a workflow task per message). The outbox keeps it once per idempotency key either
+#   way: a crash before the task completes runs the send again and the outbox answers
+#   ``already_sent``.
+# - Only the search attributes whose value changed are written (a visibility write each time);
+#   enrollment starts a trajectory with the values its first run computes.
+LESS_SERVER_WORK = "trajectory-local-sends-changed-attributes-only"
 
 
 class Effects:
@@ -68,14 +82,27 @@ class Effects:
 
     async def send(self, request: NotifyRequest) -> None:
         try:
-            await workflow.execute_activity(
-                "send_notification",
-                request,
-                result_type=NotifyResult,
-                start_to_close_timeout=timedelta(minutes=2),
-                schedule_to_close_timeout=timedelta(days=2),
-                retry_policy=SEND_RETRY,
-            )
+            if workflow.patched(LESS_SERVER_WORK):
+                await workflow.execute_local_activity(
+                    "send_notification",
+                    request,
+                    result_type=NotifyResult,
+                    start_to_close_timeout=SEND_ATTEMPT,
+                    schedule_to_close_timeout=SEND_WITHIN,
+                    retry_policy=SEND_RETRY,
+                    # Every retry waits on a workflow timer, on the server, not in the worker:
+                    # an outage of hours holds no workflow task and no local-activity slot.
+                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                )
+            else:
+                await workflow.execute_activity(
+                    "send_notification",
+                    request,
+                    result_type=NotifyResult,
+                    start_to_close_timeout=SEND_ATTEMPT,
+                    schedule_to_close_timeout=SEND_WITHIN,
+                    retry_policy=SEND_RETRY,
+                )
         except ActivityError:
             # A permanent failure is recorded in the outbox for the coordinator; the trajectory
             # itself goes on.
@@ -117,32 +144,17 @@ class Effects:
             self.projection(),
             start_to_close_timeout=LOCAL_TIMEOUT,
         )
-        upcoming = agenda.next_due(state)
-        workflow.upsert_search_attributes(
-            [
-                sa.PHASE.value_set(state.phase.value),
-                sa.OVERDUE_COUNT.value_set(agenda.overdue_count(state)),
-                sa.FLAGS.value_set(self.flags()),
-                sa.TIMELINE.value_set(f"{state.timeline.id}@{state.timeline.version}"),
-                sa.NEXT_DUE.value_unset()
-                if upcoming is None
-                else sa.NEXT_DUE.value_set(midday_utc(upcoming.due)),
-            ]
-        )
+        shown = attributes.Shown.of(state)
+        if workflow.patched(LESS_SERVER_WORK):
+            changed = shown.differs_from(workflow.info().typed_search_attributes)
+            if changed:
+                workflow.upsert_search_attributes(changed)
+        else:
+            workflow.upsert_search_attributes(shown.updates())
         self.projected_version = state.version
 
     def flags(self) -> list[str]:
-        state = self.state
-        flags = []
-        if state.destination is None and not state.closed:
-            flags.append("no_destination")
-        if any(t.kind is TaskKind.consent and t.status in agenda.PENDING for t in state.tasks):
-            flags.append("consent_pending")
-        if state.waakvlam:
-            flags.append("waakvlam")
-        if state.in_safety_net:
-            flags.append("safety_net")
-        return flags
+        return attributes.flags(self.state)
 
     def projection(self) -> Projection:
         state = self.state

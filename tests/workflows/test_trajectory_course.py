@@ -22,7 +22,7 @@ from workflows.trajectory_models import (
 )
 
 PENDING = {TaskStatus.upcoming, TaskStatus.open, TaskStatus.overdue}
-HISTORY_LIMIT = 400
+HISTORY_LIMIT = 150  # a three-year trajectory takes about 370 events: two runs or more
 
 
 async def act_on_time(h: Harness, handle: WorkflowHandle, key: str, kind: TaskKind) -> None:

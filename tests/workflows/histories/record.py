@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -62,9 +63,13 @@ async def waakvlam_and_return(h: Harness, handle: WorkflowHandle) -> None:  # ty
     await h.advance_to(await h.today() + timedelta(days=60))
 
 
+# One pair per shipped version of the workflow code. v2: messages as local activities, only
+# changed search attributes written (the patch LESS_SERVER_WORK of workflows/trajectory_effects.py).
 SCENARIOS: dict[str, tuple[dict[str, int], Scenario]] = {
     "v1_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
     "v1_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
+    "v2_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
+    "v2_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
 }
 
 
@@ -84,7 +89,10 @@ async def record(name: str, kwargs: dict[str, int], scenario: Scenario) -> None:
 
 async def main() -> None:
     for name, (kwargs, scenario) in SCENARIOS.items():
+        if (HERE / f"{name}.json").exists():
+            continue  # a shipped version's history: never re-recorded
         await record(name, kwargs, scenario)
+        sys.stdout.write(f"recorded {name}\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""What a trajectory shows in Temporal visibility (typed search attributes: enums, dates, counts),
+computed from its state alone.
+
+One function serves both sides: enrollment starts the workflow with the values its first run
+would write, and the workflow writes only the values that changed. Every upsert is a visibility
+write on the Temporal server (on the embedded dev server, a SQLite transaction); most wakes of a
+trajectory (a reminder sent, a week passed) change none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from temporalio.common import (
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
+
+from config.domain import TaskKind
+from workflows import agenda
+from workflows import search_attributes as sa
+from workflows.dates import midday_utc
+from workflows.trajectory_models import Consents, Enrollment, TrajectoryState
+
+
+def initial_state(enrollment: Enrollment) -> TrajectoryState:
+    """The state a fresh trajectory starts from (the workflow's first run, before anything is
+    due)."""
+    return TrajectoryState(
+        enrollment=enrollment,
+        timeline=enrollment.timeline,
+        tasks=agenda.initial_tasks(enrollment, enrollment.timeline),
+        case_director_id=enrollment.case_director_id,
+        consents=Consents(legal_representative=enrollment.legal_representative_consent),
+    )
+
+
+def flags(state: TrajectoryState) -> list[str]:
+    flags = []
+    if state.destination is None and not state.closed:
+        flags.append("no_destination")
+    if any(t.kind is TaskKind.consent and t.status in agenda.PENDING for t in state.tasks):
+        flags.append("consent_pending")
+    if state.waakvlam:
+        flags.append("waakvlam")
+    if state.in_safety_net:
+        flags.append("safety_net")
+    return flags
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The state-derived attribute values of one trajectory."""
+
+    phase: str
+    overdue_count: int
+    flags: list[str]
+    timeline: str
+    next_due: datetime | None
+
+    @classmethod
+    def of(cls, state: TrajectoryState) -> Shown:
+        upcoming = agenda.next_due(state)
+        return cls(
+            phase=state.phase.value,
+            overdue_count=agenda.overdue_count(state),
+            flags=flags(state),
+            timeline=f"{state.timeline.id}@{state.timeline.version}",
+            next_due=None if upcoming is None else midday_utc(upcoming.due),
+        )
+
+    def updates(self) -> list[SearchAttributeUpdate[Any]]:
+        """Every value, set (or, for the next due date when nothing is left, unset)."""
+        return [
+            sa.PHASE.value_set(self.phase),
+            sa.OVERDUE_COUNT.value_set(self.overdue_count),
+            sa.FLAGS.value_set(self.flags),
+            sa.TIMELINE.value_set(self.timeline),
+            sa.NEXT_DUE.value_unset()
+            if self.next_due is None
+            else sa.NEXT_DUE.value_set(self.next_due),
+        ]
+
+    def differs_from(self, current: TypedSearchAttributes) -> list[SearchAttributeUpdate[Any]]:
+        """Only the updates whose value differs from ``current`` (what the workflow has now)."""
+        now = {
+            sa.PHASE.name: current.get(sa.PHASE),
+            sa.OVERDUE_COUNT.name: current.get(sa.OVERDUE_COUNT),
+            sa.FLAGS.name: list(current.get(sa.FLAGS) or []),
+            sa.TIMELINE.name: current.get(sa.TIMELINE),
+            sa.NEXT_DUE.name: current.get(sa.NEXT_DUE),
+        }
+        mine = {
+            sa.PHASE.name: self.phase,
+            sa.OVERDUE_COUNT.name: self.overdue_count,
+            sa.FLAGS.name: self.flags,
+            sa.TIMELINE.name: self.timeline,
+            sa.NEXT_DUE.name: self.next_due,
+        }
+        return [u for u in self.updates() if now[u.key.name] != mine[u.key.name]]
+
+
+def at_start(state: TrajectoryState, today: date) -> list[SearchAttributePair[Any]]:
+    """The state-derived attributes a new trajectory starts with: the values its first run
+    computes on ``today`` when nothing is due yet (else the run writes what changed)."""
+    shown = Shown.of(state.model_copy(update={"phase": agenda.phase_on(state, today)}))
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(sa.PHASE, shown.phase),
+        SearchAttributePair(sa.OVERDUE_COUNT, shown.overdue_count),
+        SearchAttributePair(sa.FLAGS, shown.flags),
+    ]
+    if shown.next_due is not None:
+        pairs.append(SearchAttributePair(sa.NEXT_DUE, shown.next_due))
+    return pairs
