@@ -8,12 +8,15 @@ import sys
 import threading
 from email import message_from_bytes
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 import httpx
 import pytest
 
+import bench.notifications as bench_notifications
+from bench.common import bench_settings
 from bench.notifications import ServerProcess
 from bench.smtp_server import reference
 from notifications.channels import OutgoingEmail
@@ -117,3 +120,28 @@ def test_bench_server_process_reports_its_cpu_from_proc() -> None:
         assert 0.29 <= ServerProcess(child, 0).cpu() < 5
     finally:
         child.communicate("\n", timeout=10)
+
+
+async def test_bench_email_sides_take_turns_and_count_each_message_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Product and baseline alternate (so a change of load falls on both), after an uncounted
+    warm-up; each message arrives once; the server's CPU is measured for both sides."""
+    order: list[str] = []
+    real_email = bench_notifications.email
+
+    def recording(n: int, run: str) -> OutgoingEmail:
+        if not order or order[-1] != run:
+            order.append(run)
+        return real_email(n, run)
+
+    monkeypatch.setattr(bench_notifications, "email", recording)
+    with bench_notifications.server_process("bench.smtp_server") as server:
+        configured = bench_settings(
+            tmp_path, email_provider="smtp", smtp_host="127.0.0.1", smtp_port=server.port,
+            smtp_pool_size=2,
+        )  # fmt: skip
+        result = await bench_notifications.email_pair(configured, server, 10, 2, None, "x")
+    assert order == ["xw"] + ["xp", "xb"] * bench_notifications.EMAIL_ROUNDS
+    assert result.once and result.baseline_connections == 10
+    assert result.product_connections <= 2 and result.server_cpu_ms is not None
