@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row, bindparam, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from temporalio import activity
 
@@ -91,57 +92,87 @@ def role_holder(session: Session, role: Role, school_id: str) -> str | None:
     return None
 
 
+TRAJECTORY = Trajectory.__table__  # type: ignore[attr-defined]
+TASK = TaskRow.__table__  # type: ignore[attr-defined]
+CONSENT = Consent.__table__  # type: ignore[attr-defined]
+TASK_VALUES = ("rule_id", "kind", "role", "owner_id", "due_date", "status", "escalated",
+               "reason", "completed_at", "completed_by")  # fmt: skip
+# The projection's statements, built once: building a statement and its cache key costs more
+# than running it on SQLite. An UPDATE sets the columns named in its parameters.
+READ_TRAJECTORY = sa_select(
+    TRAJECTORY.c.projected_version, TRAJECTORY.c.status, TRAJECTORY.c.youth_id
+).where(TRAJECTORY.c.id == bindparam("row_id"))
+READ_TASKS = sa_select(TASK.c.id, *(TASK.c[name] for name in TASK_VALUES)).where(
+    TASK.c.trajectory_id == bindparam("row_id")
+)
+READ_CONSENTS = sa_select(CONSENT.c.id, CONSENT.c.kind, CONSENT.c.status).where(
+    CONSENT.c.trajectory_id == bindparam("row_id")
+)
+WRITE_TRAJECTORY = update(TRAJECTORY).where(TRAJECTORY.c.id == bindparam("row_id"))
+ADD_TASKS = insert(TASK)
+WRITE_TASKS = update(TASK).where(TASK.c.id == bindparam("row_id"))
+ADD_CONSENT = insert(CONSENT)
+WRITE_CONSENT = update(CONSENT).where(CONSENT.c.id == bindparam("row_id"))
+
+
 def project(session: Session, p: Projection) -> bool:
-    """Apply a projection. Everything is read first and the writes go out together at the
-    caller's commit, so SQLite's write lock (one writer at a time) is held only for that burst,
-    not while Python builds the rows."""
-    row = session.get(Trajectory, p.trajectory_id)
-    if row is None or row.projected_version > p.version:
+    """Apply a projection. Everything is read first and the writes go out together at the end, so
+    SQLite's write lock (one writer at a time) is held only for that burst and the commit, not
+    while Python builds the rows. Plain SQL statements on the session's connection: the read
+    model is written here only, and the ORM's loading and change tracking of every row of a
+    trajectory cost more than the statements themselves (a projection runs after every change
+    of every trajectory)."""
+    key = {"row_id": p.trajectory_id}
+    current = session.execute(READ_TRAJECTORY, key).first()
+    if current is None or current.projected_version > p.version:
         return False
-    with session.no_autoflush:
-        existing = {
-            t.id: t for t in session.exec(select(TaskRow).where(TaskRow.trajectory_id == row.id))
-        }
-        stored_consents = {
-            c.kind: c for c in session.exec(select(Consent).where(Consent.trajectory_id == row.id))
-        }
-    row.projected_version = p.version
-    row.phase, row.destination = p.phase, p.destination
-    row.destination_organisation_id = p.destination_organisation_id
-    row.case_director_id, row.next_contact_id = p.case_director_id, p.next_contact_id
-    row.timeline_id, row.timeline_version = p.timeline_id, p.timeline_version
-    row.next_due_task, row.next_due_date = p.next_due_task, p.next_due_date
-    row.overdue_count, row.last_contact_at = p.overdue_count, p.last_contact_at
-    row.no_destination, row.consent_pending = p.no_destination, p.consent_pending
-    row.waakvlam, row.safety_net = p.waakvlam, p.safety_net
-    row.updated_at = p.at
-    if p.closed and row.status is not TrajectoryStatus.closed:
-        row.status, row.closed_reason, row.closed_at = (
-            TrajectoryStatus.closed,
-            p.closed_reason,
-            p.at,
-        )
-    session.add(row)
+    stored_tasks = {row[0]: tuple(row[1:]) for row in session.execute(READ_TASKS, key)}
+    stored_consents = {row.kind: row for row in session.execute(READ_CONSENTS, key)}
+    values: dict[str, Any] = {
+        "row_id": p.trajectory_id,
+        "projected_version": p.version,
+        "phase": p.phase,
+        "destination": p.destination,
+        "destination_organisation_id": p.destination_organisation_id,
+        "case_director_id": p.case_director_id,
+        "next_contact_id": p.next_contact_id,
+        "timeline_id": p.timeline_id,
+        "timeline_version": p.timeline_version,
+        "next_due_task": p.next_due_task,
+        "next_due_date": p.next_due_date,
+        "overdue_count": p.overdue_count,
+        "last_contact_at": p.last_contact_at,
+        "no_destination": p.no_destination,
+        "consent_pending": p.consent_pending,
+        "waakvlam": p.waakvlam,
+        "safety_net": p.safety_net,
+        "updated_at": p.at,
+    }
+    if p.closed and current.status is not TrajectoryStatus.closed:
+        values.update(status=TrajectoryStatus.closed, closed_reason=p.closed_reason, closed_at=p.at)
+    new_tasks, changed_tasks = [], []
     for task in p.tasks:
-        task_id = f"{row.id}:{task.key}"
-        values = _task_values(task)
-        task_row = existing.get(task_id)
-        if task_row is None:
-            session.add(
-                TaskRow(id=task_id, trajectory_id=row.id, key=task.key, updated_at=p.at, **values)
-            )
-        elif any(getattr(task_row, name) != value for name, value in values.items()):
+        task_id = f"{p.trajectory_id}:{task.key}"
+        task_values = _task_values(task)
+        stored = stored_tasks.get(task_id)
+        if stored is None:
+            new_tasks.append({"id": task_id, "trajectory_id": p.trajectory_id, "key": task.key,
+                              "updated_at": p.at, **task_values})  # fmt: skip
+        elif stored != tuple(task_values.values()):
             # Only a task that changed is written: most projections (a partner's update, a day
             # passing) change one or two of a trajectory's dozen tasks.
-            for name, value in values.items():
-                setattr(task_row, name, value)
-            task_row.updated_at = p.at
-            session.add(task_row)
-    _project_consents(session, row, p, stored_consents)
+            changed_tasks.append({"row_id": task_id, "updated_at": p.at, **task_values})
+    session.execute(WRITE_TRAJECTORY, values)
+    if new_tasks:
+        session.execute(ADD_TASKS, new_tasks)
+    if changed_tasks:
+        session.execute(WRITE_TASKS, changed_tasks)
+    _project_consents(session, p, current.youth_id, stored_consents)
     return True
 
 
 def _task_values(task: ProjectedTask) -> dict[str, Any]:
+    """The task's columns that a projection sets, in the order of :data:`TASK_VALUES`."""
     return {
         "rule_id": task.rule_id,
         "kind": task.kind,
@@ -157,16 +188,21 @@ def _task_values(task: ProjectedTask) -> dict[str, Any]:
 
 
 def _project_consents(
-    session: Session, row: Trajectory, p: Projection, stored: dict[ConsentKind, Consent]
+    session: Session, p: Projection, youth_id: str, stored: dict[ConsentKind, Row[Any]]
 ) -> None:
     for kind in ConsentKind:
         status = p.consents.get(kind)
         if status is None:
             continue
-        consent = stored.get(kind) or Consent(
-            youth_id=row.youth_id, trajectory_id=row.id, kind=kind, status=status
-        )
-        if consent.status is not status or consent.id is None:
-            consent.status = status
-            consent.answered_at = datetime.now(UTC) if consent.id is not None else p.at
-            session.add(consent)
+        consent = stored.get(kind)
+        if consent is None:
+            session.execute(
+                ADD_CONSENT,
+                {"youth_id": youth_id, "trajectory_id": p.trajectory_id, "kind": kind,
+                 "status": status, "answered_at": p.at, "created_at": datetime.now(UTC)},
+            )  # fmt: skip
+        elif consent.status is not status:
+            session.execute(
+                WRITE_CONSENT,
+                {"row_id": consent.id, "status": status, "answered_at": datetime.now(UTC)},
+            )

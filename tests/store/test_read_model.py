@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from activities.trajectory import project, resolve
 from config.domain import Phase, Role, SchoolType, TaskKind
 from store.directory import PersonKind, Professional, RoleAssignment
-from store.trajectories import TaskRow, TaskStatus, Trajectory
+from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, ConsentStatus, Guardian, Youth
 from tests.factories import build_region
 from workflows.trajectory_models import Consents, ProjectedTask, Projection, ResolveRecipient
@@ -127,6 +127,37 @@ def test_a_projection_writes_only_the_tasks_that_changed(engine: Engine) -> None
         session.commit()
         task = session.exec(select(TaskRow)).one()
         assert (task.status, task.updated_at) == (TaskStatus.done, AT.replace(hour=21))
+
+
+def test_a_projection_closes_once_and_follows_a_changed_consent(engine: Engine) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        assert project(session, projection(1, TaskStatus.open))
+        session.commit()
+    refused = projection(2, TaskStatus.open).model_copy(
+        update={"consents": Consents(data_sharing=ConsentStatus.refused)}
+    )
+    closed = refused.model_copy(
+        update={
+            "version": 3,
+            "closed": True,
+            "closed_reason": "aftercare_done",
+            "at": AT.replace(hour=20),
+        }
+    )
+    again = closed.model_copy(update={"version": 4, "at": AT.replace(hour=21)})
+    for step in (refused, closed, again):
+        with Session(engine) as session:
+            assert project(session, step)
+            session.commit()
+    with Session(engine) as session:
+        consent = session.exec(select(Consent)).one()
+        assert consent.status is ConsentStatus.refused and consent.answered_at is not None
+        assert consent.answered_at > AT, "a changed answer is dated when it is projected"
+        row = session.get(Trajectory, "trj_1")
+        assert row is not None and row.status is TrajectoryStatus.closed
+        assert (row.closed_reason, row.closed_at) == ("aftercare_done", AT.replace(hour=20))
+        assert (row.projected_version, row.updated_at) == (4, AT.replace(hour=21))
 
 
 def test_roles_resolve_through_the_directory_school_first(engine: Engine) -> None:
