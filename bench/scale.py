@@ -106,10 +106,10 @@ async def run(count: int) -> Section:
                             server_rss = rss_mib(stack.server.process.pid)
                             rows += dashboard_rows(stack.engine, ids[0])
                             signal = MigrateTimeline(timeline=with_extra_task(stack.timeline))
-                            before = len(smtp.messages)
+                            before = len(smtp.received)
                             with Stopwatch() as fan_out:
                                 await signal_all(stack.client, ids, signal)
-                                await wait_until(lambda: len(smtp.messages) - before >= count,
+                                await wait_until(lambda: len(smtp.received) - before >= count,
                                                  timeout=3600)  # fmt: skip
                     with Stopwatch() as channel_only:
                         await send_direct(SmtpEmail(stack.settings), count)
