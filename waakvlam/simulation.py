@@ -220,23 +220,29 @@ class Cohort:
 
 async def enroll_cohort(
     *, engine: Engine, client: Client, timeline: Timeline, size: int, start: date, seed: int,
-    behaviour: Behaviour, task_queue: str,
+    behaviour: Behaviour, task_queue: str, concurrency: int = 8,
 ) -> Cohort:  # fmt: skip
+    """Enroll the cohort through the product's enrollment, ``concurrency`` youth at a time (one
+    at a time, each enrollment waited on its database write and then on the server)."""
     cohort = Cohort()
-    for index in range(size):
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> None:
         rng = _chance(seed, index, "youth")
         leave = add_months(start, 12) + timedelta(days=rng.randint(0, 45))
         birth = add_months(leave, -12 * rng.choice((16, 17, 17, 18))) - timedelta(
             days=rng.randint(0, 360)
         )
-        result = await enroll(
-            engine=engine, client=client, timeline=timeline, task_queue=task_queue, today=start,
-            request=EnrollmentRequest(
-                school_id=SCHOOL, school_ref=f"S{index:05d}", first_name="Sim", last_name="Youth",
-                birth_date=birth, leave_date=leave, school_type=SchoolType.pro,
-                case_director_id="pro_case_director",
-            ),
-        )  # fmt: skip
+        async with gate:
+            result = await enroll(
+                engine=engine, client=client, timeline=timeline, task_queue=task_queue,
+                today=start,
+                request=EnrollmentRequest(
+                    school_id=SCHOOL, school_ref=f"S{index:05d}", first_name="Sim",
+                    last_name="Youth", birth_date=birth, leave_date=leave,
+                    school_type=SchoolType.pro, case_director_id="pro_case_director",
+                ),
+            )  # fmt: skip
         cohort.trajectories[result.trajectory_id] = index
         cohort.leave[index] = leave
         draw = rng.random()
@@ -244,6 +250,10 @@ async def enroll_cohort(
             cohort.events[index] = (leave - timedelta(days=rng.randint(30, 200)), "refuse")
         elif draw < behaviour.refusal + behaviour.dropout:
             cohort.events[index] = (leave + timedelta(days=rng.randint(60, 400)), "dropout")
+
+    await asyncio.gather(*(one(index) for index in range(size)))
+    # In the order of the youth, whatever order the enrollments finished in.
+    cohort.trajectories = dict(sorted(cohort.trajectories.items(), key=lambda item: item[1]))
     return cohort
 
 

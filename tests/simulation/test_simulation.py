@@ -3,6 +3,7 @@ from the seed alone; the command refuses bad sizes and timelines."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from config.domain import Role, TaskKind
 from config.settings import DEFAULT_TIMELINE
 from config.timeline import load_timeline
 from store.trajectories import TaskRow, TaskStatus
+from waakvlam import simulation
 from waakvlam.cli import main
+from waakvlam.enrollment import EnrollmentResult
 from waakvlam.simulation import EARLIEST, Behaviour, Partners, Workload, report, simulate
 
 
@@ -63,3 +66,27 @@ def test_the_command_refuses_a_cohort_of_zero_and_a_broken_timeline(
     broken = tmp_path / "broken.toml"
     broken.write_text("id = \n")
     assert main(["simulate", "--cohort", "3", "--timeline", str(broken)]) == 2
+
+
+async def test_the_cohort_is_enrolled_several_youth_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    in_flight, most = 0, 0
+
+    async def enroll(**kwargs: object) -> EnrollmentResult:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        ref = kwargs["request"].school_ref  # type: ignore[attr-defined]
+        return EnrollmentResult(trajectory_id=f"trj_{ref}", youth_id=f"yth_{ref}", created=True)
+
+    monkeypatch.setattr(simulation, "enroll", enroll)
+    cohort = await simulation.enroll_cohort(
+        engine=None, client=None, timeline=None, size=20, start=date(2027, 8, 2), seed=1,  # type: ignore[arg-type]
+        behaviour=Behaviour(), task_queue="q", concurrency=4,
+    )  # fmt: skip
+    assert most == 4
+    assert list(cohort.trajectories.values()) == list(range(20))  # in the order of the youth
+    assert cohort.trajectories["trj_S00007"] == 7 and len(cohort.leave) == 20
