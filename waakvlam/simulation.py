@@ -338,14 +338,19 @@ async def drive(
 
 
 def _summarise(engine: Engine, workload: Workload) -> None:
-    with Session(engine) as session:
-        for task in session.exec(select(TaskRow)).all():
-            workload.tasks[(task.role.value, f"{task.due_date:%Y-%m}")] += 1
-            if task.status is TaskStatus.overdue or task.escalated:
-                workload.outcomes["escalated" if task.escalated else "overdue_at_close"] += 1
-        for row in session.exec(select(Trajectory)).all():
-            workload.closed += row.status is TrajectoryStatus.closed
-            workload.reached_destination += row.destination is not None
+    """Tasks per role and month due, what became of them, and how the trajectories ended: only
+    the columns needed (a cohort of 650 leaves some 40,000 task rows)."""
+    tasks = sa_select(col(TaskRow.role), col(TaskRow.due_date), col(TaskRow.status),
+                      col(TaskRow.escalated))  # fmt: skip
+    trajectories = sa_select(col(Trajectory.status), col(Trajectory.destination))
+    with engine.connect() as connection:
+        for role, due, status, escalated in connection.execute(tasks):
+            workload.tasks[(role.value, f"{due:%Y-%m}")] += 1
+            if status is TaskStatus.overdue or escalated:
+                workload.outcomes["escalated" if escalated else "overdue_at_close"] += 1
+        for ended, destination in connection.execute(trajectories):
+            workload.closed += ended is TrajectoryStatus.closed
+            workload.reached_destination += destination is not None
 
 
 def next_august(today: date) -> date:
