@@ -117,8 +117,10 @@ async def run(count: int) -> Section:
             "expected", "rows", "arrived", "duplicates", "sent", "failed",
             "failed_but_arrived", "lost", "seconds"))])  # fmt: skip
     section.notes = [
-        "Goal: nothing twice, nothing lost unseen. A notice whose activity was cut off by the "
-        "kill is retried by Temporal after its 2-minute start-to-close timeout. An email row is "
+        "Goal: nothing twice, nothing lost unseen. A trajectory sends its notices as local "
+        "activities inside its workflow task: a task cut off by the kill times out on the server "
+        "and runs again on the restarted worker, which replays the history and sends what has "
+        "no recorded result; the outbox answers `already_sent` for what went out. An email row is "
         "claimed (`sending`) only once the SMTP server has accepted the recipient, just before "
         "DATA: a send cut off before that left its row `pending`, and the retry sends it. A "
         "send cut off during DATA left its row `sending`: the outbox does not resend it (a "
