@@ -102,14 +102,23 @@ class Workload:
 
 
 class MessageCounter:
-    """``send_notification`` for the simulation: counts each message by role and month."""
+    """``send_notification`` for the simulation: counts each message by role, month and week of
+    the simulated time it goes out."""
 
-    def __init__(self, workload: Workload, roles: dict[str, str]) -> None:
-        self.workload, self.roles = workload, roles
+    def __init__(
+        self, workload: Workload, roles: dict[str, str], clock: Callable[[], Awaitable[datetime]]
+    ) -> None:
+        self.workload, self.roles, self.clock = workload, roles, clock
 
     @activity.defn(name="send_notification")
     async def send_notification(self, request: NotifyRequest) -> NotifyResult:
-        at = activity.info().current_attempt_scheduled_time
+        info = activity.info()
+        # A local activity's scheduled time is the worker's wall clock, not the workflow's: ask
+        # the time-skipping server, whose time stands still while the workflow task that sends
+        # runs. An activity's scheduled time is the server's.
+        at = info.current_attempt_scheduled_time
+        if info.is_local:
+            at = await self.clock()
         who = request.recipient
         role = self.roles.get(who.id, "other") if who.kind is PersonKind.professional else ""
         role = role or PERSON_ROLE.get(who.kind, who.kind.value)
@@ -387,7 +396,7 @@ async def simulate(
             await env.sleep(datetime.combine(start, datetime.min.time(), UTC) - (
                 await env.get_current_time()) + timedelta(hours=6))  # fmt: skip
         queue = f"simulation-{seed}-{random.getrandbits(32):08x}"
-        counter = MessageCounter(workload, roles)
+        counter = MessageCounter(workload, roles, clock=env.get_current_time)
         reads = TrajectoryActivities(engine)
         # The product's worker tuning (waakvlam.worker): bounded workflow tasks, local activities
         # and activities, so activations and the read-model projections do not queue for the GIL.

@@ -35,6 +35,10 @@ async def test_a_small_cohort_runs_the_whole_timeline_and_reports_the_workload(
     assert workload.closed == 4  # every trajectory reached its end
     assert workload.reached_destination >= 3
     roles = {role for role, _ in workload.messages}
+    # Counted in simulated time (enrolled August 2027, aftercare until 2030), not the machine's.
+    months = sorted(month for _, month in workload.messages)
+    assert "2027-08" <= months[0] and months[-1] <= "2030-12" and len(set(months)) > 12
+    assert min(week for _, week in workload.weekly) >= "2027-W31"
     assert {"case_director", "mentor", "next_contact", "youth"} <= roles
     assert workload.actions > 4 * 10  # partners completed most tasks through the updates
     assert workload.outcomes["on_time"] > workload.outcomes["late"]
