@@ -66,8 +66,12 @@ class Stack:
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait()
 
-    async def restart_server(self) -> None:
-        self.server.stop()
+    async def restart_server(self, *, crash: bool = False) -> None:
+        """Stop the dev server (SIGTERM; with ``crash``, SIGKILL) and start it on the same file."""
+        if crash:
+            self.server.kill()
+        else:
+            self.server.stop()
         await self.server.start()
         self.client = await connect_ready(self.settings)
 
