@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Connection, Engine, Table, insert
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, select
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -62,13 +64,28 @@ class EnrollmentError(ValueError):
         super().__init__("; ".join(problems))
 
 
+ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
+PROFESSIONAL = Professional.__table__  # type: ignore[attr-defined]
+YOUTH = Youth.__table__  # type: ignore[attr-defined]
+TRAJECTORY = Trajectory.__table__  # type: ignore[attr-defined]
+
+
 def workflow_id(trajectory_id: str) -> str:
     return f"trajectory-{trajectory_id}"
 
 
-def check(session: Session, request: EnrollmentRequest, timeline: Timeline, today: date) -> None:
+def check(
+    db: Session | Connection, request: EnrollmentRequest, timeline: Timeline, today: date
+) -> None:
+    """Every problem of the request at once (``EnrollmentError``), or nothing. ``db`` is an ORM
+    session (the CSV preview) or a plain connection (enrollment itself): the lookups are plain
+    rows either way."""
     problems: list[str] = []
-    school = session.get(Organisation, request.school_id)
+    school = db.execute(
+        sa_select(ORGANISATION.c.kind, ORGANISATION.c.active).where(
+            ORGANISATION.c.id == request.school_id
+        )
+    ).first()
     if school is None or school.kind is not OrganisationKind.school:
         problems.append(f"school_id: unknown school {request.school_id!r}")
     elif not school.active:
@@ -81,7 +98,12 @@ def check(session: Session, request: EnrollmentRequest, timeline: Timeline, toda
         problems.append("leave_date: after the youth turns 27")
     if request.school_type is SchoolType.vso and request.vso_profile is None:
         problems.append("vso_profile: required for a VSO pupil")
-    if request.case_director_id and session.get(Professional, request.case_director_id) is None:
+    if request.case_director_id and (
+        db.execute(
+            sa_select(PROFESSIONAL.c.id).where(PROFESSIONAL.c.id == request.case_director_id)
+        ).first()
+        is None
+    ):
         problems.append(f"case_director_id: unknown professional {request.case_director_id!r}")
     known = {rule.id for rule in timeline.task} | {"aftercare_checkin"}
     for rule_id in request.done_before_enrollment:
@@ -91,17 +113,14 @@ def check(session: Session, request: EnrollmentRequest, timeline: Timeline, toda
         raise EnrollmentError(problems)
 
 
-def _register(
-    session: Session, request: EnrollmentRequest, timeline: Timeline
-) -> tuple[Youth, Trajectory, bool]:
-    youth = session.exec(
-        select(Youth).where(
-            Youth.school_id == request.school_id, Youth.school_ref == request.school_ref
-        )
-    ).first()
-    if youth is not None:
-        existing = session.exec(select(Trajectory).where(Trajectory.youth_id == youth.id)).one()
-        return youth, existing, False
+def _existing(engine: Engine, youth_id: str) -> tuple[Youth, Trajectory]:
+    with Session(engine, expire_on_commit=False) as session:
+        youth = session.get_one(Youth, youth_id)
+        trajectory = session.exec(select(Trajectory).where(Trajectory.youth_id == youth_id)).one()
+        return youth, trajectory
+
+
+def _new(request: EnrollmentRequest, timeline: Timeline) -> tuple[Youth, Trajectory]:
     youth = Youth(
         id=new_id("yth"),
         first_name=request.first_name,
@@ -124,11 +143,32 @@ def _register(
         timeline_version=timeline.version,
         leave_date=request.leave_date,
     )
-    session.add(youth)
-    session.flush()
-    session.add(trajectory)
-    session.commit()
-    return youth, trajectory, True
+    return youth, trajectory
+
+
+def _columns(row: SQLModel, table: Table) -> dict[str, Any]:
+    return {column.name: getattr(row, column.name) for column in table.columns}
+
+
+def _register(
+    engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
+) -> tuple[Youth, Trajectory, bool]:
+    """The checks, then the youth and trajectory rows in one transaction: plain statements, not
+    the ORM's unit of work (a quarter of the enrollment's Python time before). Enrolling the
+    same youth again returns what exists."""
+    with engine.begin() as connection:
+        check(connection, request, timeline, today)
+        youth_id = connection.execute(
+            sa_select(YOUTH.c.id).where(
+                YOUTH.c.school_id == request.school_id, YOUTH.c.school_ref == request.school_ref
+            )
+        ).scalar()
+        if youth_id is None:
+            youth, trajectory = _new(request, timeline)
+            connection.execute(insert(YOUTH), [_columns(youth, YOUTH)])
+            connection.execute(insert(TRAJECTORY), [_columns(trajectory, TRAJECTORY)])
+            return youth, trajectory, True
+    return (*_existing(engine, youth_id), False)
 
 
 def _prepare(
@@ -136,23 +176,21 @@ def _prepare(
 ) -> tuple[Trajectory, Enrollment, bool]:
     """The database half of enrollment (checks, the youth and trajectory rows): blocking work, run
     in a thread so the event loop (and a worker in the same process) goes on meanwhile."""
-    with Session(engine, expire_on_commit=False) as session:
-        check(session, request, timeline, today)
-        youth, trajectory, created = _register(session, request, timeline)
-        enrollment = Enrollment(
-            trajectory_id=trajectory.id,
-            youth_id=youth.id,
-            school_id=youth.school_id,
-            school_type=youth.school_type,
-            vso_profile=youth.vso_profile,
-            birth_date=youth.birth_date,
-            leave_date=trajectory.leave_date,
-            enrolled_on=today if created else trajectory.opened_at.date(),
-            case_director_id=trajectory.case_director_id,
-            timeline=timeline,
-            done_before_enrollment=request.done_before_enrollment,
-            legal_representative_consent=request.legal_representative_consent,
-        )
+    youth, trajectory, created = _register(engine, request, timeline, today)
+    enrollment = Enrollment(
+        trajectory_id=trajectory.id,
+        youth_id=youth.id,
+        school_id=youth.school_id,
+        school_type=youth.school_type,
+        vso_profile=youth.vso_profile,
+        birth_date=youth.birth_date,
+        leave_date=trajectory.leave_date,
+        enrolled_on=today if created else trajectory.opened_at.date(),
+        case_director_id=trajectory.case_director_id,
+        timeline=timeline,
+        done_before_enrollment=request.done_before_enrollment,
+        legal_representative_consent=request.legal_representative_consent,
+    )
     return trajectory, enrollment, created
 
 
