@@ -5,6 +5,7 @@ exceptions are re-raised as ``ApplicationError`` whose message is a code.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -27,9 +28,25 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _settle(task: asyncio.Task[T]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: an attempt abandoned by its activity logs nothing more
+
+
+async def _to_the_end(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` to its end even when the activity is cancelled meanwhile (a local activity
+    whose workflow task timed out on an overloaded worker, a worker shutting down): a message
+    handed to the provider is then recorded ``sent``, not left ``sending`` to end as
+    ``outcome_unknown`` although it went out. The activity itself stops waiting at once; its
+    retry finds the row settled (``already_sent``) or still ``sending`` (checked again later)."""
+    task = asyncio.ensure_future(work())
+    task.add_done_callback(_settle)
+    return await asyncio.shield(task)
+
+
 async def _guarded(work: Callable[[], Awaitable[T]], what: str) -> T:
     try:
-        return await work()
+        return await _to_the_end(work)
     except RetryLater as later:
         delay = timedelta(seconds=later.delay) if later.delay is not None else None
         raise ApplicationError(later.code, type="RetryLater", next_retry_delay=delay) from None

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from activities.notify import NotificationActivities
 from notifications import outbox
 from notifications.channels import OutgoingSms, Receipt, SmsChannel
 from notifications.notifier import RetryLater
@@ -66,6 +67,50 @@ async def test_a_crash_after_hand_over_is_settled_by_the_delivery_report_not_a_r
     assert (await notifier.notify(PAGE, WORKDAY)).outcome is NotifyOutcome.already_sent
     assert world.gateway.inbox(ANNA_SMS) == [handed_over.body]
     assert outbox_rows(world.engine)[0].status is OutboxStatus.delivered
+
+
+class SlowAfterHandOver:
+    """Hands the SMS to the real gateway, then waits to be released before answering."""
+
+    name = "cm"
+
+    def __init__(self, inner: SmsChannel) -> None:
+        self.inner = inner
+        self.handed_over = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, sms: OutgoingSms) -> Receipt:
+        receipt = await self.inner.send(sms)
+        self.handed_over.set()
+        await self.release.wait()
+        return receipt
+
+
+async def test_a_send_activity_cancelled_after_hand_over_still_records_it_sent(
+    world: World,
+) -> None:
+    """A local activity is cancelled when its workflow task times out (an overloaded worker):
+    the send it started goes on and records its outcome, so the row is not left ``sending`` to
+    end as ``outcome_unknown`` although the message went out."""
+    notifier = world.services.notifier
+    slow = SlowAfterHandOver(notifier.sms)
+    notifier.sms = slow
+    sending = NotificationActivities(notifier, world.services.digests, clock=lambda: WORKDAY)
+    attempt = asyncio.create_task(sending.send_notification(PAGE))
+    await slow.handed_over.wait()
+    attempt.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+    slow.release.set()
+    for _ in range(100):
+        if outbox_rows(world.engine)[0].status is not OutboxStatus.sending:
+            break
+        await asyncio.sleep(0.02)
+    assert outbox_rows(world.engine)[0].status is OutboxStatus.sent
+
+    notifier.sms = slow.inner  # the retry of the activity
+    assert (await sending.send_notification(PAGE)).outcome is NotifyOutcome.already_sent
+    assert len(world.gateway.messages) == 1
 
 
 async def test_a_timeout_after_sending_is_never_resent_and_ends_as_outcome_unknown(
