@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from temporalio.common import (
+    SearchAttributeKey,
     SearchAttributePair,
     SearchAttributeUpdate,
     TypedSearchAttributes,
@@ -85,22 +86,14 @@ class Shown:
         ]
 
     def differs_from(self, current: TypedSearchAttributes) -> list[SearchAttributeUpdate[Any]]:
-        """Only the updates whose value differs from ``current`` (what the workflow has now)."""
-        now = {
-            sa.PHASE.name: current.get(sa.PHASE),
-            sa.OVERDUE_COUNT.name: current.get(sa.OVERDUE_COUNT),
-            sa.FLAGS.name: list(current.get(sa.FLAGS) or []),
-            sa.TIMELINE.name: current.get(sa.TIMELINE),
-            sa.NEXT_DUE.name: current.get(sa.NEXT_DUE),
-        }
-        mine = {
-            sa.PHASE.name: self.phase,
-            sa.OVERDUE_COUNT.name: self.overdue_count,
-            sa.FLAGS.name: self.flags,
-            sa.TIMELINE.name: self.timeline,
-            sa.NEXT_DUE.name: self.next_due,
-        }
-        return [u for u in self.updates() if now[u.key.name] != mine[u.key.name]]
+        """Only the updates whose value differs from ``current`` (what the workflow has now);
+        no flags at all counts as an empty list of flags."""
+
+        def now(key: SearchAttributeKey[Any]) -> object:
+            value = current.get(key)
+            return list(value or []) if key == sa.FLAGS else value
+
+        return [update for update in self.updates() if now(update.key) != update.value]
 
 
 def at_start(state: TrajectoryState, today: date) -> list[SearchAttributePair[Any]]:
