@@ -139,12 +139,12 @@ class Effects:
         state = self.state
         if state.version == self.projected_version:
             return
+        shown = attributes.Shown.of(state)
         await workflow.execute_local_activity_method(
             TrajectoryActivities.project_trajectory,
-            self.projection(),
+            self.projection(shown),
             start_to_close_timeout=LOCAL_TIMEOUT,
         )
-        shown = attributes.Shown.of(state)
         if workflow.patched(LESS_SERVER_WORK):
             changed = shown.differs_from(workflow.info().typed_search_attributes)
             if changed:
@@ -153,13 +153,11 @@ class Effects:
             workflow.upsert_search_attributes(shown.updates())
         self.projected_version = state.version
 
-    def flags(self) -> list[str]:
-        return attributes.flags(self.state)
-
-    def projection(self) -> Projection:
+    def projection(self, shown: attributes.Shown) -> Projection:
+        """The read model of the state; ``shown`` carries the flags and the overdue count the
+        search attributes were computed with, so they are counted once."""
         state = self.state
         upcoming = agenda.next_due(state)
-        flags = self.flags()
         return Projection(
             trajectory_id=state.enrollment.trajectory_id,
             version=state.version,
@@ -174,10 +172,10 @@ class Effects:
             timeline_version=state.timeline.version,
             next_due_task=upcoming.key if upcoming else None,
             next_due_date=upcoming.due if upcoming else None,
-            overdue_count=agenda.overdue_count(state),
+            overdue_count=shown.overdue_count,
             last_contact_at=state.last_contact_at,
-            no_destination="no_destination" in flags,
-            consent_pending="consent_pending" in flags,
+            no_destination="no_destination" in shown.flags,
+            consent_pending="consent_pending" in shown.flags,
             waakvlam=state.waakvlam,
             safety_net=state.in_safety_net,
             consents=state.consents,

@@ -18,6 +18,7 @@ from activities.trajectory import TrajectoryActivities
 from tests.conftest import TEST_PAYLOAD_KEYS
 from waakvlam.temporal import data_converter
 from workflows.trajectory import TrajectoryWorkflow
+from workflows.trajectory_attributes import Shown
 from workflows.trajectory_effects import Effects
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -53,7 +54,7 @@ async def test_a_change_without_workflow_patched_fails_replay(
     async def changed(self: Effects) -> None:  # a new step in shipped code, unguarded
         await workflow.execute_local_activity_method(
             TrajectoryActivities.project_trajectory,
-            self.projection(),
+            self.projection(Shown.of(self.state)),
             start_to_close_timeout=timedelta(seconds=5),
         )
         await original(self)
@@ -72,7 +73,7 @@ async def test_the_same_change_behind_workflow_patched_replays(
         if workflow.patched("extra-projection"):
             await workflow.execute_local_activity_method(
                 TrajectoryActivities.project_trajectory,
-                self.projection(),
+                self.projection(Shown.of(self.state)),
                 start_to_close_timeout=timedelta(seconds=5),
             )
         await original(self)
