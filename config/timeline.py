@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 
 from config.domain import Anchor, Role, TaskKind
 
@@ -119,12 +126,20 @@ class Timeline(_Strict):
     closing: Closing = Closing()
     task: list[TaskRule] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _coherent(self) -> Timeline:
-        problems = coherence_problems(self.model_dump(mode="json"))
+    @model_validator(mode="wrap")
+    @classmethod
+    def _coherent(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Timeline:
+        """The checks across fields, once per timeline: a Timeline (frozen, so unchanged since
+        its own validation) handed to another model is taken as it is. An "after" validator ran
+        again for every model built around one: the enrollment, each trajectory's state and its
+        copies, a whole dump of the timeline each time."""
+        if isinstance(data, cls):
+            return data
+        timeline = handler(data)
+        problems = coherence_problems(timeline.model_dump(mode="json"))
         if problems:
             raise ValueError("\n".join(problems))
-        return self
+        return timeline  # type: ignore[no-any-return]
 
     def reminders_for(self, rule: TaskRule) -> list[int]:
         chosen = rule.reminders_days_before

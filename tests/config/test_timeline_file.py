@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from pydantic import ValidationError
 
+import config.timeline as timeline_module
+from config.domain import SchoolType
 from config.settings import DEFAULT_TIMELINE
-from config.timeline import TimelineError, load_timeline, parse_timeline
+from config.timeline import Timeline, TimelineError, load_timeline, parse_timeline
+from workflows.trajectory_attributes import initial_state
+from workflows.trajectory_models import Enrollment, TrajectoryState
 
 DEFAULT_TEXT = DEFAULT_TIMELINE.read_text(encoding="utf-8")
 
@@ -109,3 +116,29 @@ def test_timeline_check_command(tmp_path: Path) -> None:
         timeout=60,
     )
     assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+def test_a_timeline_is_checked_once_not_again_in_every_model_that_holds_it() -> None:
+    """The cross-field checks dump the whole timeline; a trajectory's state, the enrollment and
+    their copies each hold the (frozen) timeline and must not run them again."""
+    timeline = load_timeline(DEFAULT_TIMELINE)
+    enrollment = Enrollment(
+        trajectory_id="trj_0123456789abcdef", youth_id="yth_1", school_id="org_1",
+        school_type=SchoolType.pro, birth_date=date(2009, 3, 15), leave_date=date(2027, 7, 1),
+        enrolled_on=date(2026, 7, 1), timeline=timeline,
+    )  # fmt: skip
+    with mock.patch.object(
+        timeline_module, "coherence_problems", wraps=timeline_module.coherence_problems
+    ) as checks:
+        state = initial_state(enrollment)
+        TrajectoryState.model_validate(state.model_copy())
+        assert checks.call_count == 0
+        TrajectoryState.model_validate_json(state.model_dump_json())
+        assert checks.call_count == 2, "read from JSON, the state's and the enrollment's copy"
+
+
+def test_a_timeline_read_from_data_is_still_checked_across_fields() -> None:
+    data = load_timeline(DEFAULT_TIMELINE).model_dump(mode="json")
+    data["task"].append(dict(data["task"][0]))
+    with pytest.raises(ValidationError, match="duplicate id"):
+        Timeline.model_validate(data)
