@@ -88,7 +88,7 @@ def compile_workflow_modules(workflow_classes: Sequence[type]) -> list[Path]:
             continue
         cache = Path(importlib.util.cache_from_source(source))
         try:
-            if cache.exists() and cache.stat().st_mtime >= Path(source).stat().st_mtime:
+            if _cache_is_current(cache, Path(source)):
                 continue
             py_compile.compile(source, cfile=str(cache), doraise=True)
         except (OSError, py_compile.PyCompileError) as error:
@@ -96,6 +96,28 @@ def compile_workflow_modules(workflow_classes: Sequence[type]) -> list[Path]:
             continue
         written.append(cache)
     return written
+
+
+def _cache_is_current(cache: Path, source: Path) -> bool:
+    """Whether the import system would load ``cache`` for ``source``: the header records the
+    source's modification time and size (a copied tree or an unpacked image can carry a cache
+    newer than its source that still records another source's time, and would be compiled again
+    at every import)."""
+    try:
+        header = cache.read_bytes()[:16]
+    except OSError:
+        return False
+    if len(header) < 16 or header[:4] != importlib.util.MAGIC_NUMBER:
+        return False
+    if int.from_bytes(header[4:8], "little") != 0:
+        return True  # a hash-based cache (checked or not) is the import system's to validate
+    stat = source.stat()
+    recorded_mtime = int.from_bytes(header[8:12], "little")
+    recorded_size = int.from_bytes(header[12:16], "little")
+    return (recorded_mtime, recorded_size) == (
+        int(stat.st_mtime) & 0xFFFFFFFF,
+        stat.st_size & 0xFFFFFFFF,
+    )
 
 
 def tuned_worker(

@@ -4,6 +4,7 @@ sandbox's per-run import does not compile their source."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -39,6 +40,26 @@ def test_the_bytecode_of_a_workflow_module_and_its_package_is_written_once(
     finally:
         for name in ("wvpkg.flows", "wvpkg"):
             sys.modules.pop(name, None)
+
+
+def test_a_cache_newer_than_its_source_but_of_another_version_is_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copied tree (or an unpacked image) can hold a cache file newer than its source that
+    records another source time: the import system would compile the source at every import."""
+    source = tmp_path / "wvcopied.py"
+    source.write_text("class Copied:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    module = importlib.import_module("wvcopied")
+    try:
+        [cache] = compile_workflow_modules([module.Copied])
+        os.utime(source, (1_000_000_000, 1_000_000_000))  # the source as copied: another time
+        assert cache.stat().st_mtime > source.stat().st_mtime
+        assert compile_workflow_modules([module.Copied]) == [cache]
+        assert compile_workflow_modules([module.Copied]) == []
+    finally:
+        sys.modules.pop("wvcopied", None)
 
 
 def test_a_module_whose_cache_cannot_be_written_is_skipped(
