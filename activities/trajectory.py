@@ -15,9 +15,8 @@ from notifications.requests import Recipient
 from store.directory import PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, Guardian, TrustedPerson
+from workflows.recipients import known_recipients
 from workflows.trajectory_models import ProjectedTask, Projection, ResolveRecipient
-
-DIRECT_ROLES = {Role.case_director: "case_director_id", Role.next_contact: "next_contact_id"}
 
 
 class TrajectoryActivities:
@@ -45,15 +44,12 @@ def _professional(pid: str | None) -> list[Recipient]:
 
 
 def resolve(session: Session, request: ResolveRecipient) -> list[Recipient]:
+    known = known_recipients(request)
+    if known is not None:
+        return known
     role = request.role
-    if role in DIRECT_ROLES:
-        direct = getattr(request, DIRECT_ROLES[role])
-        if direct:
-            return _professional(direct)
-        if role is Role.next_contact:  # no destination contact yet: the case director keeps it
-            return resolve(session, request.model_copy(update={"role": Role.case_director}))
-    if role is Role.youth:
-        return [Recipient(kind=PersonKind.youth, id=request.youth_id)]
+    if role is Role.next_contact:  # neither a next contact nor a case director: the school's
+        return resolve(session, request.model_copy(update={"role": Role.case_director}))
     if role is Role.legal_representative:
         guardians = session.exec(
             select(Guardian.id)

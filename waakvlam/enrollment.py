@@ -31,6 +31,7 @@ from store.trajectories import Trajectory
 from store.youth import ConsentStatus, Youth
 from workflows import search_attributes as sa
 from workflows import trajectory_attributes as attributes
+from workflows import trajectory_releases as releases
 from workflows.dates import age_on, birthday, midday_utc
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import Enrollment, TrajectoryInput
@@ -209,7 +210,9 @@ async def enroll(
     )
     await client.start_workflow(
         TrajectoryWorkflow.run,
-        TrajectoryInput(enrollment=enrollment, max_history_events=max_history_events),
+        TrajectoryInput(
+            enrollment=enrollment, max_history_events=max_history_events, release=releases.CURRENT
+        ),
         id=trajectory.workflow_id,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

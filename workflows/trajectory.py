@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.agenda as agenda
     import workflows.branches as branches
     import workflows.trajectory_attributes as attributes
+    import workflows.trajectory_releases as releases
     from config.domain import Phase, TaskKind
     from store.trajectories import TaskStatus
     from store.youth import ConsentKind, ConsentStatus
@@ -70,6 +71,7 @@ class TrajectoryWorkflow:
         else:
             self.state = attributes.initial_state(start.enrollment)
         self.max_history = start.max_history_events
+        self.release = releases.Release(start.release)
         self.dirty = True
         self.projected_version = -1
 
@@ -77,7 +79,7 @@ class TrajectoryWorkflow:
 
     @workflow.run
     async def run(self, start: TrajectoryInput) -> TrajectoryOutcome:
-        effects = Effects(self.state)
+        effects = Effects(self.state, self.release)
         while True:
             self.dirty = False
             await self._process_due(effects)
@@ -95,6 +97,7 @@ class TrajectoryWorkflow:
                         enrollment=self.state.enrollment,
                         carried=self.state,
                         max_history_events=self.max_history,
+                        release=releases.CURRENT,  # a new run: the current code's own branches
                     )
                 )
             await self._sleep_until_next()

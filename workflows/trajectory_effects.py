@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from store.directory import PersonKind
     from workflows import agenda
     from workflows import trajectory_attributes as attributes
+    from workflows.recipients import known_recipients
     from workflows.trajectory_models import (
         PlannedTask,
         ProjectedTask,
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveRecipient,
         TrajectoryState,
     )
+    from workflows.trajectory_releases import KNOWN_RECIPIENTS, LOCAL_SENDS, Release
 
 MESSAGE_FOR_TASK = {
     TaskKind.task: MessageKind.task_reminder,
@@ -45,9 +47,10 @@ SEND_WITHIN = timedelta(days=2)
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)  # below SEND_RETRY's first interval
 LOCAL_TIMEOUT = timedelta(seconds=30)
 
-# The patch (``workflow.patched``) of issue 8; trajectories started before it replay as before.
-# One id for both changes: the SDK writes each patch id it meets into the TemporalChangeVersion
-# search attribute, one visibility write per id per run.
+# The patch (``workflow.patched``) of issue 8, release LOCAL_SENDS, for the runs started before
+# releases were recorded (workflows/trajectory_releases.py); trajectories started before it replay
+# as before. One id for both changes: the SDK writes each patch id it meets into the
+# TemporalChangeVersion search attribute, one visibility write per id per run.
 # - A message goes out as a local activity, in the workflow task that decided it, instead of as
 #   an activity with its own task and workflow task round trip on the server (three history
 #   events and a workflow task per message). The outbox keeps it once per idempotency key either
@@ -59,30 +62,36 @@ LESS_SERVER_WORK = "trajectory-local-sends-changed-attributes-only"
 
 
 class Effects:
-    def __init__(self, state: TrajectoryState) -> None:
+    def __init__(self, state: TrajectoryState, release: Release) -> None:
         self.state = state
+        self.release = release
         self.projected_version = -1
 
     async def recipients(self, role: Role, task: PlannedTask | None = None) -> list[Recipient]:
         if task is not None and task.assigned_to:
             return [Recipient(kind=PersonKind.professional, id=task.assigned_to)]
         state = self.state
+        request = ResolveRecipient(
+            trajectory_id=state.enrollment.trajectory_id,
+            role=role,
+            youth_id=state.enrollment.youth_id,
+            school_id=state.enrollment.school_id,
+            case_director_id=state.case_director_id,
+            next_contact_id=state.next_contact_id,
+        )
+        if self.release.takes(KNOWN_RECIPIENTS):
+            known = known_recipients(request)
+            if known is not None:
+                return known
         return await workflow.execute_local_activity_method(
             TrajectoryActivities.resolve_recipients,
-            ResolveRecipient(
-                trajectory_id=state.enrollment.trajectory_id,
-                role=role,
-                youth_id=state.enrollment.youth_id,
-                school_id=state.enrollment.school_id,
-                case_director_id=state.case_director_id,
-                next_contact_id=state.next_contact_id,
-            ),
+            request,
             start_to_close_timeout=LOCAL_TIMEOUT,
         )
 
     async def send(self, request: NotifyRequest) -> None:
         try:
-            if workflow.patched(LESS_SERVER_WORK):
+            if self.release.takes(LOCAL_SENDS, LESS_SERVER_WORK):
                 await workflow.execute_local_activity(
                     "send_notification",
                     request,
@@ -145,7 +154,7 @@ class Effects:
             self.projection(shown),
             start_to_close_timeout=LOCAL_TIMEOUT,
         )
-        if workflow.patched(LESS_SERVER_WORK):
+        if self.release.takes(LOCAL_SENDS, LESS_SERVER_WORK):
             changed = shown.differs_from(workflow.info().typed_search_attributes)
             if changed:
                 workflow.upsert_search_attributes(changed)

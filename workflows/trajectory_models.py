@@ -106,6 +106,9 @@ class TrajectoryInput(BaseModel):
     enrollment: Enrollment
     carried: TrajectoryState | None = None
     max_history_events: int = Field(default=2000, ge=100, le=40_000)
+    # The release of the workflow code the run starts under (workflows/trajectory_releases.py);
+    # 0 in the inputs of runs started before releases were recorded.
+    release: int = Field(default=0, ge=0)
 
 
 class TrajectoryOutcome(BaseModel):

@@ -1,26 +1,35 @@
 """What a trajectory costs the Temporal server (issue 8): messages go out as local activities in
 the workflow task that decided them, a new trajectory starts with the search attributes its first
-run would write, and later runs write only the attributes that changed."""
+run would write, and later runs write only the attributes that changed. A run records the release
+it started under, so a new trajectory asks no patch marker, and the people the trajectory knows
+itself (the youth, the case director, the next contact) take no activity to look up."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from config.domain import Phase
+from activities.trajectory import resolve
+from config.domain import Phase, Role
 from notifications.requests import MessageKind
+from store.directory import PersonKind
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa
+from workflows import trajectory_releases
 from workflows.dates import midday_utc
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_attributes import Shown
-from workflows.trajectory_models import CompleteTask
+from workflows.trajectory_models import CompleteTask, ResolveRecipient, TrajectoryInput
 
 UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
 
 
 async def events(handle: WorkflowHandle[Any, Any]) -> list[Any]:
@@ -43,6 +52,24 @@ async def our_upserts(handle: WorkflowHandle[Any, Any]) -> list[set[str]]:
     once per patch id and run, is not ours to save)."""
     names = [upserted_names(e) for e in await events(handle) if e.event_type == UPSERT]
     return [n for n in names if n != {"TemporalChangeVersion"}]
+
+
+def local_activities(history: list[Any]) -> list[str]:
+    """The activity type of each local activity marker, in order."""
+    types = []
+    for event in history:
+        attributes = event.marker_recorded_event_attributes
+        if event.event_type == MARKER and attributes.marker_name == "core_local_activity":
+            types.append(json.loads(attributes.details["data"].payloads[0].data)["activity_type"])
+    return types
+
+
+def patch_markers(history: list[Any]) -> int:
+    return sum(
+        1
+        for e in history
+        if e.event_type == MARKER and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    )
 
 
 async def test_messages_go_out_as_local_activities_in_the_task_that_decided_them(
@@ -139,3 +166,111 @@ def test_shown_differs_only_where_a_value_changed() -> None:
         sa.OVERDUE_COUNT.name,
         sa.TIMELINE.name,
     ]
+
+
+async def test_a_new_trajectory_asks_no_patch_and_looks_up_no_one_it_knows(
+    harness: Harness,
+) -> None:
+    h = harness
+    handle = await h.enroll(leave_in_months=12)  # reminders to the case director and the youth
+    await first_run_done(h, handle)
+    start = (await events(handle))[0].workflow_execution_started_event_attributes
+    [started] = await h.env.client.data_converter.decode(start.input.payloads, [TrajectoryInput])
+    assert started.release == trajectory_releases.CURRENT
+    sent_to = {r.recipient.kind for r in h.outbox.sent}
+    assert sent_to == {PersonKind.youth, PersonKind.professional}
+    assert {r.recipient.id for r in h.outbox.of(MessageKind.task_reminder)} == {
+        h.region.holder(Role.case_director)
+    }
+    history = await events(handle)
+    assert patch_markers(history) == 0, "the release decides, not a patch marker"
+    assert [e for e in history if e.event_type == UPSERT] == [], "not even TemporalChangeVersion"
+    assert set(local_activities(history)) == {"send_notification", "project_trajectory"}
+    assert local_activities(history).count("send_notification") == len(h.outbox.sent)
+
+
+async def test_a_run_from_before_releases_decides_by_its_patch_marker_as_before(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trajectory started before releases were recorded has release 0 in its input: it keeps
+    the patch marker of local sends and looks its recipients up with the activity, and sends the
+    same messages to the same people."""
+    h = harness
+    monkeypatch.setattr(trajectory_releases, "CURRENT", 0)
+    handle = await h.enroll(leave_in_months=12)
+    await first_run_done(h, handle)
+    history = await events(handle)
+    assert patch_markers(history) == 1
+    assert "resolve_recipients" in local_activities(history)
+    assert "TemporalChangeVersion" in set().union(
+        *(upserted_names(e) for e in history if e.event_type == UPSERT)
+    )
+    old = messages(h)
+    h.outbox.sent.clear()
+    monkeypatch.undo()
+    current = await h.enroll(leave_in_months=12)
+    await first_run_done(h, current)
+    assert messages(h) == old
+
+
+async def test_a_run_from_before_releases_continues_as_new_under_the_current_release(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    monkeypatch.setattr(trajectory_releases, "CURRENT", 0)
+    handle = await h.enroll(leave_in_months=2, max_history_events=100)
+    await first_run_done(h, handle)
+    monkeypatch.undo()
+    first_run = (await handle.describe()).run_id
+    for _ in range(30):
+        await h.advance_to(await h.today() + timedelta(days=30))
+        if (await handle.describe()).run_id != first_run:
+            break
+    latest = h.env.client.get_workflow_handle(handle.id)
+    history = await events(latest)
+    started = history[0].workflow_execution_started_event_attributes
+    assert started.continued_execution_run_id, "the trajectory continued as new"
+    [carried] = await h.env.client.data_converter.decode(started.input.payloads, [TrajectoryInput])
+    assert carried.release == trajectory_releases.CURRENT
+    assert patch_markers(history) == 0
+
+
+def messages(h: Harness) -> list[tuple[str, str, str]]:
+    """What went out, and to whom: the professional's id, or "the youth" (a new one each time)."""
+    return sorted(
+        (
+            r.kind.value,
+            r.reference,
+            "youth" if r.recipient.kind is PersonKind.youth else r.recipient.id,
+        )
+        for r in h.outbox.sent
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "case_director", "next_contact", "expected"),
+    [
+        (Role.youth, None, None, "yth_1"),
+        (Role.case_director, "pro_cd", None, "pro_cd"),
+        (Role.case_director, None, None, "holder"),
+        (Role.next_contact, "pro_cd", "pro_nc", "pro_nc"),
+        (Role.next_contact, "pro_cd", None, "pro_cd"),
+        (Role.next_contact, None, None, "holder"),
+    ],
+)
+def test_the_directory_lookup_starts_from_what_the_trajectory_knows(
+    harness: Harness, role: Role, case_director: str | None, next_contact: str | None,
+    expected: str,
+) -> None:  # fmt: skip
+    """The same answer in the workflow (known_recipients) and in the activity (resolve): a case
+    director not set yet, and then a next contact, fall to the school's case director."""
+    h = harness
+    request = ResolveRecipient(
+        trajectory_id="trj_0123456789abcdef", role=role, youth_id="yth_1",
+        school_id=h.region.school_id, case_director_id=case_director,
+        next_contact_id=next_contact,
+    )  # fmt: skip
+    with Session(h.engine) as session:
+        found = resolve(session, request)
+    holder = h.region.holder(Role.case_director)
+    assert [r.id for r in found] == [holder if expected == "holder" else expected]
