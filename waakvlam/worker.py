@@ -8,12 +8,15 @@ Tuning (issue 8, profiled with ``python -m bench scale`` and ``bench enrollment`
   made every task wait its turn: in a 1,000-trajectory scale run 388 workflow tasks took over 5 s
   and 96 passed Temporal's 10-second workflow-task timeout and were done again. A few at a time,
   each finishing quickly, wastes nothing.
-- **Bytecode for the workflow modules.** The sandbox imports each workflow's module afresh for
-  every run it creates (a new trajectory, or one replayed after eviction from the cache). Without
-  a bytecode cache (``PYTHONDONTWRITEBYTECODE=1``, an editable install) that import compiles the
-  source every time, about 17 ms for ``workflows/trajectory.py``, on the event loop. The worker
-  writes the cache of its workflow modules once at start when it can (the regular install of the
-  Docker image already ships it).
+- **The trajectory outside the sandbox.** There is one per youth; the sandbox's import for each
+  new run and its context around every activation were a third of the worker's Python time per
+  new trajectory. See ``workflows/trajectory.py`` and tests/workflows/test_determinism.py.
+- **Bytecode for the workflow modules.** The sandbox imports each sandboxed workflow's module
+  afresh for every run it creates (a new run, or one replayed after eviction from the cache).
+  Without a bytecode cache (``PYTHONDONTWRITEBYTECODE=1``, an editable install) that import
+  compiles the source every time (17 ms for ``workflows/trajectory.py`` when it was sandboxed),
+  on the event loop. The worker writes the cache of its workflow modules once at start when it
+  can (the regular install of the Docker image already ships it).
 """
 
 from __future__ import annotations

@@ -12,19 +12,14 @@ Signals: migrate_timeline (move a running trajectory to a newer version of its t
 Queries: summary, timeline, consents
 """
 
-# No ``from __future__ import annotations`` here: the sandbox executes this module afresh for
-# every workflow run it creates, and ``@workflow.update`` and the other decorators read each
-# handler's type hints. Evaluated annotations are read as they are; string ones are compiled and
-# evaluated again every time (about a tenth of the worker's Python time in a cohort simulation).
 from datetime import date
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+# Passed through, as a sandboxed run needs (tests/workflows/test_determinism.py runs one); the
+# worker runs this workflow outside the sandbox (see the class).
 with workflow.unsafe.imports_passed_through():
-    # ``import workflows.x as x``, not ``from workflows import x``: the sandbox gives each run a
-    # fresh ``workflows`` package, and ``from`` on it would load (and compile) agenda and branches
-    # again for every run instead of passing the worker's modules through.
     import workflows.agenda as agenda
     import workflows.branches as branches
     import workflows.trajectory_attributes as attributes
@@ -62,7 +57,14 @@ def _reject(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 
 
-@workflow.defn
+# Not in the SDK's sandbox. The sandbox imports this module afresh for every run it creates and
+# wraps every activation and payload in its import context: about a third of the worker's Python
+# time for each new trajectory (issue 8). And it guards only this module's own lines: the
+# planning, branches and effects run in passed-through helper modules, where it catches nothing
+# (a ``datetime.now()`` there goes through unseen). Determinism is guarded instead for every
+# workflow module at once by tests/workflows/test_determinism.py (no clock, randomness, I/O or
+# threads; ``workflow.now()`` only), and by replaying the committed histories of every release.
+@workflow.defn(sandboxed=False)
 class TrajectoryWorkflow:
     @workflow.init
     def __init__(self, start: TrajectoryInput) -> None:

@@ -76,15 +76,30 @@ def test_a_module_whose_cache_cannot_be_written_is_skipped(
         sys.modules.pop("wvflat", None)
 
 
+def test_only_the_trajectory_runs_outside_the_sandbox() -> None:
+    """One trajectory per youth: the sandbox's import for each new run and its context around every
+    activation cost a third of the worker's time per new trajectory (issue 8). The others are few
+    and stay inside it; tests/workflows/test_determinism.py guards the trajectory."""
+    from temporalio.workflow import _Definition
+
+    from waakvlam.worker import workflows
+    from workflows.trajectory import TrajectoryWorkflow
+
+    sandboxed = {cls.__name__: _Definition.must_from_class(cls).sandboxed for cls in workflows()}
+    assert sandboxed.pop(TrajectoryWorkflow.__name__) is False
+    assert sandboxed and all(sandboxed.values())
+
+
 async def test_the_sandbox_reloads_the_trajectory_module_but_passes_its_helpers_through(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """As the determinism tests run it: trajectory.py's own lines checked, its helpers shared."""
     from importlib._bootstrap_external import _LoaderBasics  # type: ignore[import-not-found]
 
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
     from temporalio.workflow import _Definition
 
-    from workflows.trajectory import TrajectoryWorkflow
+    from tests.workflows.sandboxed_trajectory import SandboxedTrajectoryWorkflow
 
     loaded: list[str] = []
     original = _LoaderBasics.exec_module
@@ -94,6 +109,8 @@ async def test_the_sandbox_reloads_the_trajectory_module_but_passes_its_helpers_
         original(self, module)
 
     monkeypatch.setattr(_LoaderBasics, "exec_module", recording)
-    SandboxedWorkflowRunner().prepare_workflow(_Definition.must_from_class(TrajectoryWorkflow))
+    SandboxedWorkflowRunner().prepare_workflow(
+        _Definition.must_from_class(SandboxedTrajectoryWorkflow)
+    )
     assert "workflows.trajectory" in loaded  # the workflow module itself: fresh for every run
     assert not {"workflows.agenda", "workflows.branches"} & set(loaded)
