@@ -25,11 +25,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +52,9 @@ from waakvlam.worker import build_worker
 from workflows import search_attributes as sa
 
 NAME = "enrollment"
+KINDS = ["baseline", "product", "own", "shaped"]
+# The product's task queue for each way of running its worker, and where its pupil numbers start.
+PRODUCT_QUEUES = {"product": ("bench", 0), "own": ("bench-own", 1_000_000)}
 SETTLE_TIMEOUT = 600.0
 
 # First runs that have settled, per workflow class: counted in the workflow, outside replay.
@@ -126,22 +133,57 @@ def projected(engine: Engine) -> int:
         return int(connection.execute(query).scalar_one())
 
 
+@asynccontextmanager
+async def own_worker(stack: Embedded, task_queue: str) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """The product's worker in a process of its own (``waakvlam worker``, as docker-compose runs
+    it), on the same dev server and database."""
+    settings = stack.settings
+    env = dict(
+        os.environ,
+        WAAKVLAM_ENVIRONMENT="test",
+        WAAKVLAM_DATA_DIR=str(settings.data_dir),
+        WAAKVLAM_DATABASE_URL=settings.resolved_database_url,
+        WAAKVLAM_TEMPORAL_ADDRESS=settings.temporal_address,
+        WAAKVLAM_TEMPORAL_TASK_QUEUE=task_queue,
+        WAAKVLAM_PAYLOAD_KEYS=settings.payload_keys.get_secret_value(),
+        WAAKVLAM_SIGNING_SECRET=settings.signing_secret.get_secret_value(),
+    )
+    entry = "import sys; from waakvlam.cli import main; sys.exit(main())"
+    command = [sys.executable, "-c", entry, "worker"]
+    log = settings.data_dir / "own-worker.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while b"worker polling" not in log.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker process did not start: {log.read_text()[-2000:]}")
+            await asyncio.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 class Turns:
     """The three kinds, each started and settled in turns."""
 
     def __init__(self, stack: Embedded, concurrency: int, queue: str, carried: str) -> None:
         self.stack, self.concurrency, self.queue, self.carried = stack, concurrency, queue, carried
-        self.started = {"product": 0.0, "baseline": 0.0, "shaped": 0.0}
+        self.started = dict.fromkeys(KINDS, 0.0)
         self.settled = dict(self.started)
-        self.done = {"product": 0, "baseline": 0, "shaped": 0}
+        self.done = dict.fromkeys(KINDS, 0)
         self.run_id = secrets.token_hex(3)
 
     async def turn(self, kind: str, count: int) -> None:
         first = self.done[kind]
         began = time.perf_counter()
-        if kind == "product":
+        if kind in PRODUCT_QUEUES:
             before = projected(self.stack.engine)
-            await self.stack.enroll_many(count, first=first, concurrency=self.concurrency)
+            await self.stack.enroll_many(
+                count, first=first + PRODUCT_QUEUES[kind][1], concurrency=self.concurrency,
+                task_queue=PRODUCT_QUEUES[kind][0],
+            )  # fmt: skip
             self.started[kind] += time.perf_counter() - began
             await until(lambda: projected(self.stack.engine) - before, count, kind)
         else:
@@ -169,7 +211,7 @@ class Turns:
 
 
 async def run(count: int, concurrency: int, rounds: int) -> Section:
-    kinds = ["baseline", "product", "shaped"]
+    kinds = KINDS
     with tempfile.TemporaryDirectory(prefix="wv-bench-") as tmp:
         async with embedded(Path(tmp)) as stack:
             container = build_container(stack.settings, run_migrations=False)
@@ -179,6 +221,7 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
             executor = ThreadPoolExecutor(max_workers=4)
             async with (
                 build_worker(stack.client, container),
+                own_worker(stack, PRODUCT_QUEUES["own"][0]),
                 Worker(
                     stack.client,
                     task_queue=queue,
@@ -195,7 +238,7 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
                 turns.settled = dict.fromkeys(kinds, 0.0)
                 per_turn = max(1, count // rounds)
                 for r in range(rounds):
-                    for kind in kinds[r % 3 :] + kinds[: r % 3]:
+                    for kind in kinds[r % len(kinds) :] + kinds[: r % len(kinds)]:
                         await turns.turn(kind, per_turn)
             executor.shutdown()
             await container.aclose()
@@ -218,6 +261,8 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
 
     section.rows = [
         row("waakvlam.enrollment.enroll, worker from build_worker running", "product", goal=True),
+        row("the same, the worker in its own process (`waakvlam worker`, as docker-compose runs "
+            "it)", "own", goal=True),
         row("baseline: start a bare workflow that only waits", "baseline"),
         row("not the goal: a bare workflow with a new trajectory's server work (input size, 7 "
             "search attributes, 3 local activities, timer), no product Python", "shaped"),

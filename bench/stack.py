@@ -53,7 +53,13 @@ class Embedded:
         )  # fmt: skip
 
     async def enroll_many(
-        self, count: int, *, first: int = 0, concurrency: int = 16, leave_in_months: int = 12
+        self,
+        count: int,
+        *,
+        first: int = 0,
+        concurrency: int = 16,
+        leave_in_months: int = 12,
+        task_queue: str | None = None,
     ) -> list[str]:
         gate = asyncio.Semaphore(concurrency)
         ids: list[str] = []
@@ -63,7 +69,8 @@ class Embedded:
                 result = await enroll(
                     engine=self.engine, client=self.client, timeline=self.timeline,
                     request=self.request(n, leave_in_months),
-                    task_queue=self.settings.temporal_task_queue, today=self.today,
+                    task_queue=task_queue or self.settings.temporal_task_queue,
+                    today=self.today,
                 )  # fmt: skip
                 ids.append(result.trajectory_id)
 
