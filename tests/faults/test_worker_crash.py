@@ -113,9 +113,9 @@ async def test_a_kill_during_sends_doubles_nothing_and_loses_only_what_was_cut_o
     """kill -9 while notices are going out. An email row is claimed only once the SMTP server has
     accepted its recipient, just before DATA: a send cut off before that is still ``pending``,
     and it runs again when its cut-off workflow task runs again on the new worker. Only a send
-    cut off during DATA stays ``sending``; it is never resent and ends ``failed`` /
-    ``outcome_unknown``, in the coordinator's list. At most one per pooled SMTP session can be
-    in DATA."""
+    cut off during DATA (or after it, before its outcome was written) stays ``sending``; it is
+    never resent and ends ``failed`` / ``outcome_unknown``, in the coordinator's list. At most
+    one per pooled SMTP session can be in DATA."""
     await stack.start_worker()
     enrolling = asyncio.create_task(enroll(stack, CRASH_TRAJECTORIES, 0))
     expected = CRASH_TRAJECTORIES * PER_TRAJECTORY
@@ -135,7 +135,12 @@ async def test_a_kill_during_sends_doubles_nothing_and_loses_only_what_was_cut_o
     assert {row.status for row in rows} <= {OutboxStatus.sent, OutboxStatus.failed}
     assert all(f"wv{row.id}" in seen for row in rows if row.status is OutboxStatus.sent)
     assert {row.last_error for row in failed} <= {"outcome_unknown"}
-    assert len(failed) <= stack.settings.smtp_pool_size  # only sends caught in DATA
+    # Cut off in DATA and never arrived: at most one per pooled session. A send that finished
+    # DATA just before the kill, with its outcome not yet written, arrived and is failed too (the
+    # session is back in the pool by then, so their number is not bounded by it): shown to the
+    # coordinator all the same, and never resent.
+    lost = [row for row in failed if f"wv{row.id}" not in seen]
+    assert len(lost) <= stack.settings.smtp_pool_size
     with Session(stack.engine) as session:
         visible = {row.id for row in failed_messages(session)}
     assert {row.id for row in failed} <= visible
