@@ -82,7 +82,9 @@ class Notifier:
 
     def _plan(self, request: NotifyRequest, now: datetime) -> NotifyResult | int:
         base = request.idempotency_key
-        with Session(self.engine) as session:
+        # Not expired at the commit: only the new row's id is read after it, and an expired row
+        # is read back whole from the database for that (an eighth of the planning's time).
+        with Session(self.engine, expire_on_commit=False) as session:
             existing = outbox.rows_for(session, base)
             if existing:
                 return self._resume(existing)

@@ -3,9 +3,12 @@ gateway. Assertions are on what arrived."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from notifications.requests import MessageKind, NotifyOutcome
 from notifications.templates import MessageTemplates
@@ -105,3 +108,23 @@ async def test_the_console_channel_writes_a_file_and_the_outbox_row(
     assert "ben@example.org" in written and "Reminder" in written
     assert world.smtp.messages == []
     assert isinstance(services.templates, MessageTemplates)
+
+
+async def test_planning_a_message_does_not_read_its_new_row_back(world: World) -> None:
+    """Only the new row's id is needed after the insert: the planning's session keeps the row as
+    written instead of reading it back whole after the commit."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(world.engine, "before_cursor_execute", record)
+    try:
+        planned = await asyncio.to_thread(world.services.notifier._plan, request(), WORKDAY)
+    finally:
+        event.remove(world.engine, "before_cursor_execute", record)
+    assert isinstance(planned, int)
+    inserted = next(
+        i for i, s in enumerate(statements) if s.startswith("insert into outboxmessage")
+    )
+    assert not [s for s in statements[inserted:] if s.startswith("select") and "outboxmessage" in s]
