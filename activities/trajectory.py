@@ -15,7 +15,7 @@ from notifications.requests import Recipient
 from store.directory import PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, Guardian, TrustedPerson
-from workflows.recipients import known_recipients
+from workflows.recipients import known_recipients, professional
 from workflows.trajectory_models import ProjectedTask, Projection, ResolveRecipient
 
 
@@ -39,10 +39,6 @@ class TrajectoryActivities:
             return applied
 
 
-def _professional(pid: str | None) -> list[Recipient]:
-    return [Recipient(kind=PersonKind.professional, id=pid)] if pid else []
-
-
 def resolve(session: Session, request: ResolveRecipient) -> list[Recipient]:
     known = known_recipients(request)
     if known is not None:
@@ -64,7 +60,8 @@ def resolve(session: Session, request: ResolveRecipient) -> list[Recipient]:
         if trusted:
             return [Recipient(kind=PersonKind.trusted_person, id=trusted)]
         return resolve(session, request.model_copy(update={"role": Role.case_director}))
-    return _professional(role_holder(session, role, request.school_id))
+    holder = role_holder(session, role, request.school_id)
+    return [professional(holder)] if holder else []
 
 
 def role_holder(session: Session, role: Role, school_id: str) -> str | None:
