@@ -34,6 +34,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.trajectory import TrajectoryActivities
+from activities.wake import trajectory_activities
 from config.domain import CheckinStatus, Destination, Role, SchoolType, TaskKind
 from config.timeline import Timeline
 from notifications.requests import NotifyOutcome, NotifyRequest, NotifyResult
@@ -403,8 +404,7 @@ async def simulate(
         with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="activity") as pool:
             async with tuned_worker(
                 env.client, task_queue=queue, workflows=[TrajectoryWorkflow],
-                activities=[reads.resolve_recipients, reads.project_trajectory,
-                            counter.send_notification],
+                activities=trajectory_activities(reads, counter.send_notification),
                 executor=pool,
             ):  # fmt: skip
                 cohort = await enroll_cohort(

@@ -37,6 +37,7 @@ from activities.escalation import EscalationActivities
 from activities.notify import NotificationActivities
 from activities.retention import RetentionActivities
 from activities.trajectory import TrajectoryActivities
+from activities.wake import trajectory_activities
 from waakvlam.container import Container
 from workflows.digest import DigestWorkflow, DispatchWorkflow
 from workflows.escalation import EscalationWorkflow
@@ -66,10 +67,10 @@ def activities(container: Container) -> Sequence[Callable[..., Any]]:
     )
     trajectory = TrajectoryActivities(container.engine)
     return [
-        trajectory.resolve_recipients,
-        trajectory.project_trajectory,
+        *trajectory_activities(trajectory, notify.send_notification),
         *EscalationActivities(container.engine).all(),
-        *notify.all(),
+        notify.send_daily_digests,
+        notify.dispatch_scheduled,
         RetentionActivities(
             container.engine, container.settings.retention_months
         ).purge_expired_trajectories,

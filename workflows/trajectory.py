@@ -85,7 +85,7 @@ class TrajectoryWorkflow:
         while True:
             self.dirty = False
             await self._process_due(effects)
-            await effects.project_if_changed()
+            await effects.settle_wake()
             if self.state.closed:
                 return TrajectoryOutcome(
                     trajectory_id=self.state.enrollment.trajectory_id,

@@ -1,5 +1,8 @@
 """The side effects ``TrajectoryWorkflow`` asks for, all through activities: resolving a role to
-people, sending a message through the notification layer, projecting the read model."""
+people, sending a message through the notification layer, projecting the read model.
+
+Since release WAKE_AT_ONCE a wake's messages wait in ``outgoing`` until the wake ends, and go out
+with its projection in one local activity (``carry_out_wake``, see activities/wake.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.trajectory import TrajectoryActivities
+    from activities.wake import WakeActivities
     from config.domain import Role, TaskKind
     from notifications.requests import MessageKind, NotifyRequest, NotifyResult, Recipient
     from store.directory import PersonKind
@@ -23,8 +27,9 @@ with workflow.unsafe.imports_passed_through():
         Projection,
         ResolveRecipient,
         TrajectoryState,
+        WakeWork,
     )
-    from workflows.trajectory_releases import KNOWN_RECIPIENTS, LOCAL_SENDS, Release
+    from workflows.trajectory_releases import KNOWN_RECIPIENTS, LOCAL_SENDS, WAKE_AT_ONCE, Release
 
 MESSAGE_FOR_TASK = {
     TaskKind.task: MessageKind.task_reminder,
@@ -44,7 +49,13 @@ SEND_RETRY = RetryPolicy(
 )
 SEND_ATTEMPT = timedelta(minutes=2)
 SEND_WITHIN = timedelta(days=2)
-LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)  # below SEND_RETRY's first interval
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)  # below SEND_RETRY's and WAKE_RETRY's first interval
+# A wake's activity fails only when its projection does (the database is away): retried soon.
+WAKE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+)
 LOCAL_TIMEOUT = timedelta(seconds=30)
 
 # The patch (``workflow.patched``) of issue 8, release LOCAL_SENDS, for the runs started before
@@ -66,6 +77,7 @@ class Effects:
         self.state = state
         self.release = release
         self.projected_version = -1
+        self.outgoing: list[NotifyRequest] = []
 
     async def recipients(self, role: Role, task: PlannedTask | None = None) -> list[Recipient]:
         if task is not None and task.assigned_to:
@@ -90,6 +102,13 @@ class Effects:
         )
 
     async def send(self, request: NotifyRequest) -> None:
+        if self.release.takes(WAKE_AT_ONCE):
+            self.outgoing.append(request)  # goes out at the wake's end (settle_wake)
+        else:
+            await self.send_now(request)
+
+    async def send_now(self, request: NotifyRequest) -> None:
+        """One message in a local activity of its own, with its retries."""
         try:
             if self.release.takes(LOCAL_SENDS, LESS_SERVER_WORK):
                 await workflow.execute_local_activity(
@@ -144,7 +163,40 @@ class Effects:
         for who in await self.recipients(self.state.timeline.defaults.escalate_to):
             await self.send(self._request(MessageKind.overdue_notice, who, task, "escalation"))
 
+    async def settle_wake(self) -> None:
+        """The end of a wake: its messages and, if the state changed, its projection."""
+        if not self.release.takes(WAKE_AT_ONCE):
+            await self.project_if_changed()
+            return
+        state = self.state
+        version = state.version
+        shown = attributes.Shown.of(state) if version != self.projected_version else None
+        messages, self.outgoing = self.outgoing, []
+        if not messages and shown is None:
+            return
+        done = await workflow.execute_local_activity_method(
+            WakeActivities.carry_out_wake,
+            WakeWork(messages=messages, projection=self.projection(shown) if shown else None),
+            start_to_close_timeout=SEND_ATTEMPT,
+            retry_policy=WAKE_RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+        )
+        if shown is not None:
+            changed = shown.differs_from(workflow.info().typed_search_attributes)
+            if changed:
+                workflow.upsert_search_attributes(changed)
+            # The version projected: an update that ran while the activity did is projected by
+            # the wake it starts.
+            self.projected_version = version
+        for index in done.failed:
+            workflow.logger.warning(
+                "notification failed", extra={"kind": messages[index].kind.value}
+            )
+        for index in done.retry:
+            await self.send_now(messages[index])
+
     async def project_if_changed(self) -> None:
+        """Releases before WAKE_AT_ONCE: the projection in a local activity of its own."""
         state = self.state
         if state.version == self.projected_version:
             return

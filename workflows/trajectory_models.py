@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from config.domain import CheckinStatus, Destination, Phase, Role, SchoolType, TaskKind, VsoProfile
 from config.timeline import Timeline
+from notifications.requests import NotifyRequest
 from store.trajectories import TaskStatus
 from store.youth import ConsentKind, ConsentStatus
 
@@ -280,3 +281,21 @@ class Projection(BaseModel):
     consents: Consents
     tasks: list[ProjectedTask]
     at: datetime
+
+
+class WakeWork(BaseModel):
+    """What one wake of a trajectory asks of the world at its end, in one local activity
+    (``carry_out_wake``, release WAKE_AT_ONCE): the messages it decided, and its projection if
+    the state changed."""
+
+    messages: list[NotifyRequest] = Field(default_factory=list)
+    projection: Projection | None = None
+
+
+class WakeDone(BaseModel):
+    """The messages of a :class:`WakeWork` that did not go out, by their index: ``retry`` failed
+    for now (the workflow sends each again on its own, with the retries of a single message),
+    ``failed`` failed for good (recorded in the outbox for the coordinator)."""
+
+    retry: list[int] = Field(default_factory=list)
+    failed: list[int] = Field(default_factory=list)

@@ -32,6 +32,7 @@ from temporalio.worker import Worker
 from activities.escalation import EscalationActivities
 from activities.notify import NotificationActivities
 from activities.trajectory import TrajectoryActivities
+from activities.wake import trajectory_activities
 from config.domain import Role, SchoolType
 from config.settings import DEFAULT_TIMELINE, Settings
 from config.timeline import Timeline, load_timeline
@@ -98,8 +99,9 @@ def activities(
     """``waakvlam.worker.activities`` with the pinned clock (the retention activity left out)."""
     notify = NotificationActivities(services.notifier, services.digests, clock=clock)
     trajectory = TrajectoryActivities(engine)
-    return [trajectory.resolve_recipients, trajectory.project_trajectory,
-            *EscalationActivities(engine).all(), *notify.all()]  # fmt: skip
+    return [*trajectory_activities(trajectory, notify.send_notification),
+            *EscalationActivities(engine).all(), notify.send_daily_digests,
+            notify.dispatch_scheduled]  # fmt: skip
 
 
 def fault_worker(

@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from activities.notify import NotificationActivities
 from activities.trajectory import TrajectoryActivities
+from activities.wake import trajectory_activities
 from config.domain import Role, SchoolType
 from config.settings import Settings
 from store.outbox import OutboxMessage
@@ -106,11 +107,7 @@ async def live_world(
             env.client,
             task_queue=task_queue,
             workflows=[TrajectoryWorkflow],
-            activities=[
-                projection.resolve_recipients,
-                projection.project_trajectory,
-                notify.send_notification,
-            ],
+            activities=trajectory_activities(projection, notify.send_notification),
             activity_executor=executor,
             graceful_shutdown_timeout=timedelta(seconds=1),
         ):

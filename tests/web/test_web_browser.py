@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.trajectory import TrajectoryActivities
+from activities.wake import trajectory_activities
 from config.settings import Settings
 from notifications.requests import NotifyOutcome, NotifyRequest, NotifyResult
 from tests.web.world import CapturedEmails, build_world
@@ -104,8 +105,7 @@ async def test_sign_in_see_the_dashboard_and_complete_a_stalled_task(
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with Worker(
             workflow_env.client, task_queue=task_queue, workflows=[TrajectoryWorkflow],
-            activities=[projection.resolve_recipients, projection.project_trajectory,
-                        _recorded_notification],
+            activities=trajectory_activities(projection, _recorded_notification),
             activity_executor=executor, graceful_shutdown_timeout=timedelta(seconds=1),
         ):  # fmt: skip
             today = local_date(await workflow_env.get_current_time())

@@ -18,11 +18,13 @@ import pytest
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.client import WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.trajectory import TrajectoryActivities
+from activities.wake import trajectory_activities
 from config.domain import Role, SchoolType
 from config.settings import DEFAULT_TIMELINE
 from config.timeline import Timeline, load_timeline
@@ -36,9 +38,23 @@ from workflows.trajectory import TrajectoryWorkflow
 @dataclass
 class Outbox:
     sent: list[NotifyRequest] = field(default_factory=list)
+    # Failures to answer, in turn, for messages of a kind (``fail``); every attempt is recorded.
+    failures: dict[MessageKind, list[ApplicationError]] = field(default_factory=dict)
+    attempts: list[NotifyRequest] = field(default_factory=list)
+
+    def fail(self, kind: MessageKind, times: int = 1, *, for_good: bool = False) -> None:
+        """The next ``times`` attempts of a ``kind`` message fail, for now or ``for_good``."""
+        self.failures.setdefault(kind, []).extend(
+            ApplicationError("provider_unavailable", type="RetryLater", non_retryable=for_good)
+            for _ in range(times)
+        )
 
     @activity.defn(name="send_notification")
     async def send_notification(self, request: NotifyRequest) -> NotifyResult:
+        self.attempts.append(request)
+        waiting = self.failures.get(request.kind)
+        if waiting:
+            raise waiting.pop(0)
         self.sent.append(request)
         return NotifyResult(outcome=NotifyOutcome.sent)
 
@@ -147,11 +163,7 @@ async def running_harness(
             env.client,
             task_queue=task_queue,
             workflows=[TrajectoryWorkflow],
-            activities=[
-                activities.resolve_recipients,
-                activities.project_trajectory,
-                outbox.send_notification,
-            ],
+            activities=trajectory_activities(activities, outbox.send_notification),
             activity_executor=executor,
         ):
             harness = Harness(

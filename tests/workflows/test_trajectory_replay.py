@@ -49,7 +49,7 @@ async def test_every_committed_history_replays(path: Path) -> None:
 async def test_a_change_without_workflow_patched_fails_replay(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = Effects.project_if_changed
+    original = Effects.settle_wake
 
     async def changed(self: Effects) -> None:  # a new step in shipped code, unguarded
         await workflow.execute_local_activity_method(
@@ -59,7 +59,7 @@ async def test_a_change_without_workflow_patched_fails_replay(
         )
         await original(self)
 
-    monkeypatch.setattr(Effects, "project_if_changed", changed)
+    monkeypatch.setattr(Effects, "settle_wake", changed)
     results = await replayer().replay_workflows(histories(), raise_on_replay_failure=False)
     assert results.replay_failures, "replay must catch the unguarded change"
 
@@ -67,7 +67,7 @@ async def test_a_change_without_workflow_patched_fails_replay(
 async def test_the_same_change_behind_workflow_patched_replays(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = Effects.project_if_changed
+    original = Effects.settle_wake
 
     async def guarded(self: Effects) -> Any:
         if workflow.patched("extra-projection"):
@@ -78,6 +78,6 @@ async def test_the_same_change_behind_workflow_patched_replays(
             )
         await original(self)
 
-    monkeypatch.setattr(Effects, "project_if_changed", guarded)
+    monkeypatch.setattr(Effects, "settle_wake", guarded)
     results = await replayer().replay_workflows(histories(), raise_on_replay_failure=False)
     assert not results.replay_failures

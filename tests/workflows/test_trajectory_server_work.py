@@ -11,15 +11,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from activities.trajectory import resolve
 from config.domain import Phase, Role
 from notifications.requests import MessageKind
 from store.directory import PersonKind
+from store.trajectories import TaskRow
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa
 from workflows import trajectory_releases
@@ -40,6 +41,12 @@ async def first_run_done(h: Harness, handle: WorkflowHandle[Any, Any]) -> None:
     """Let the first run send its messages and go to sleep."""
     await h.env.sleep(timedelta(hours=1))
     assert (await handle.query(TrajectoryWorkflow.summary)).phase is not None
+
+
+def task_rows(h: Harness, handle: WorkflowHandle[Any, Any]) -> list[TaskRow]:
+    trajectory_id = handle.id.removeprefix("trajectory-")
+    with Session(h.engine) as session:
+        return list(session.exec(select(TaskRow).where(TaskRow.trajectory_id == trajectory_id)))
 
 
 def upserted_names(event: Any) -> set[str]:
@@ -83,8 +90,76 @@ async def test_messages_go_out_as_local_activities_in_the_task_that_decided_them
     kinds = [e.event_type for e in history]
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds, "no activity task per message"
     assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1, "one workflow task"
-    markers = kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED)
-    assert markers >= len(h.outbox.sent), "each send is recorded as a local activity marker"
+
+
+async def test_a_wake_sends_its_messages_and_projects_in_one_local_activity(
+    harness: Harness,
+) -> None:
+    """Release WAKE_AT_ONCE: the first run's messages and its projection are one marker."""
+    h = harness
+    handle = await h.enroll(leave_in_months=12)
+    await first_run_done(h, handle)
+    assert len(h.outbox.sent) >= 2, "the youth and the case director are written to"
+    history = await events(handle)
+    assert local_activities(history) == ["carry_out_wake"]
+    assert [e.event_type for e in history] == [
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        MARKER,
+        EventType.EVENT_TYPE_TIMER_STARTED,
+    ], "six events: the wake's activity is one marker, nothing is upserted"
+    assert task_rows(h, handle), "the projection is in the read model"
+
+
+async def test_a_message_that_fails_in_the_wake_goes_out_on_its_own(harness: Harness) -> None:
+    """A message the wake could not send is sent again by itself, with a single message's
+    retries; the other messages and the projection do not wait for it."""
+    h = harness
+    h.outbox.fail(MessageKind.task_reminder, times=2)
+    handle = await h.enroll(leave_in_months=12)
+    await first_run_done(h, handle)
+    reminders = h.outbox.of(MessageKind.task_reminder)
+    assert reminders, "the reminder went out in the end"
+    attempts = [r for r in h.outbox.attempts if r.kind is MessageKind.task_reminder]
+    assert len(attempts) == len(reminders) + 2
+    kinds = local_activities(await events(handle))
+    assert kinds[0] == "carry_out_wake"
+    assert set(kinds[1:]) == {"send_notification"}, "the failed one alone, then its retry"
+    assert {r.kind for r in h.outbox.sent} - {MessageKind.task_reminder}, "the others went out"
+
+
+async def test_a_message_that_fails_for_good_is_not_sent_again(harness: Harness) -> None:
+    h = harness
+    h.outbox.fail(MessageKind.task_reminder, times=1, for_good=True)
+    handle = await h.enroll(leave_in_months=12)
+    await first_run_done(h, handle)
+    attempts = [r for r in h.outbox.attempts if r.kind is MessageKind.task_reminder]
+    assert len(attempts) == 1
+    assert local_activities(await events(handle)) == ["carry_out_wake"]
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    assert task_rows(h, handle), "projected all the same"
+
+
+async def test_a_run_of_release_3_sends_and_projects_as_it_always_did(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running trajectory of the previous release keeps a local activity per message and one
+    for the projection, and writes to the same people as the current release."""
+    h = harness
+    monkeypatch.setattr(trajectory_releases, "CURRENT", trajectory_releases.KNOWN_RECIPIENTS)
+    handle = await h.enroll(leave_in_months=12)
+    await first_run_done(h, handle)
+    kinds = local_activities(await events(handle))
+    assert sorted(kinds) == sorted(
+        ["project_trajectory"] + ["send_notification"] * len(h.outbox.sent)
+    )
+    old = messages(h)
+    h.outbox.sent.clear()
+    monkeypatch.undo()
+    await first_run_done(h, await h.enroll(leave_in_months=12))
+    assert messages(h) == old
 
 
 async def test_a_new_trajectory_starts_with_its_attributes_and_its_first_run_writes_none(
@@ -185,8 +260,7 @@ async def test_a_new_trajectory_asks_no_patch_and_looks_up_no_one_it_knows(
     history = await events(handle)
     assert patch_markers(history) == 0, "the release decides, not a patch marker"
     assert [e for e in history if e.event_type == UPSERT] == [], "not even TemporalChangeVersion"
-    assert set(local_activities(history)) == {"send_notification", "project_trajectory"}
-    assert local_activities(history).count("send_notification") == len(h.outbox.sent)
+    assert local_activities(history) == ["carry_out_wake"]
 
 
 async def test_a_run_from_before_releases_decides_by_its_patch_marker_as_before(

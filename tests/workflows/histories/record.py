@@ -67,6 +67,7 @@ async def waakvlam_and_return(h: Harness, handle: WorkflowHandle) -> None:  # ty
 # changed search attributes written (the patch LESS_SERVER_WORK of workflows/trajectory_effects.py).
 # v3: release KNOWN_RECIPIENTS (workflows/trajectory_releases.py): the run's input names its
 # release, no patch marker; the youth, case director and next contact without an activity.
+# v4: release WAKE_AT_ONCE: a wake's messages and projection in one local activity.
 SCENARIOS: dict[str, tuple[dict[str, int], Scenario]] = {
     "v1_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
     "v1_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
@@ -74,6 +75,8 @@ SCENARIOS: dict[str, tuple[dict[str, int], Scenario]] = {
     "v2_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
     "v3_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
     "v3_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
+    "v4_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
+    "v4_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
 }
 
 
