@@ -7,6 +7,7 @@ the workflow asked for (the notification layer has its own end-to-end tests).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -41,6 +42,8 @@ class Outbox:
     # Failures to answer, in turn, for messages of a kind (``fail``); every attempt is recorded.
     failures: dict[MessageKind, list[ApplicationError]] = field(default_factory=dict)
     attempts: list[NotifyRequest] = field(default_factory=list)
+    # While set and not yet open, every send waits for it (a slow provider).
+    gate: asyncio.Event | None = None
 
     def fail(self, kind: MessageKind, times: int = 1, *, for_good: bool = False) -> None:
         """The next ``times`` attempts of a ``kind`` message fail, for now or ``for_good``."""
@@ -52,6 +55,8 @@ class Outbox:
     @activity.defn(name="send_notification")
     async def send_notification(self, request: NotifyRequest) -> NotifyResult:
         self.attempts.append(request)
+        if self.gate is not None:
+            await self.gate.wait()
         waiting = self.failures.get(request.kind)
         if waiting:
             raise waiting.pop(0)

@@ -6,6 +6,7 @@ itself (the youth, the case director, the next contact) take no activity to look
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from activities.trajectory import resolve
 from config.domain import Phase, Role
 from notifications.requests import MessageKind
 from store.directory import PersonKind
-from store.trajectories import TaskRow
+from store.trajectories import TaskRow, TaskStatus
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa
 from workflows import trajectory_releases
@@ -111,6 +112,33 @@ async def test_a_wake_sends_its_messages_and_projects_in_one_local_activity(
         EventType.EVENT_TYPE_TIMER_STARTED,
     ], "six events: the wake's activity is one marker, nothing is upserted"
     assert task_rows(h, handle), "the projection is in the read model"
+
+
+async def test_a_change_made_while_the_wake_sends_reaches_the_read_model(harness: Harness) -> None:
+    """A person completes a task while the wake's messages are still going out: the wake's
+    projection is of the state before, and the completion is projected after it."""
+    h = harness
+    h.outbox.gate = asyncio.Event()
+    handle = await h.enroll(leave_in_months=12)
+    for _ in range(500):
+        if h.outbox.attempts:
+            break
+        await asyncio.sleep(0.01)
+    assert h.outbox.attempts, "the wake is sending"
+    update = asyncio.create_task(
+        handle.execute_update(
+            TrajectoryWorkflow.complete_task,
+            CompleteTask(task_key="future_conversation", actor_id="pro_case_director"),
+        )
+    )
+    # Longer than the workflow task's timeout (10 s): the worker completes the task to keep it
+    # alive and takes the update in the next one, while the wake's activity still runs.
+    await asyncio.sleep(12)
+    h.outbox.gate.set()
+    await update
+    await first_run_done(h, handle)
+    rows = {row.key: row.status for row in task_rows(h, handle)}
+    assert rows["future_conversation"] is TaskStatus.done
 
 
 async def test_a_message_that_fails_in_the_wake_goes_out_on_its_own(harness: Harness) -> None:
