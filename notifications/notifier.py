@@ -85,9 +85,8 @@ class Notifier:
         # Not expired at the commit: only the new row's id is read after it, and an expired row
         # is read back whole from the database for that (an eighth of the planning's time).
         with Session(self.engine, expire_on_commit=False) as session:
-            existing = outbox.rows_for(session, base)
-            if existing:
-                return self._resume(existing)
+            if outbox.has_rows(session, base):
+                return self._resume(outbox.rows_for(session, base))
             try:
                 return self._new(session, request, now)
             except IntegrityError:  # a concurrent attempt inserted it first

@@ -14,7 +14,8 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, func, update
+from sqlalchemy import CursorResult, bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from notifications.channels import Receipt
@@ -36,6 +37,21 @@ def row_key(base: str, channel: Channel) -> str:
 
 def base_of(key: str) -> str:
     return key.rpartition("|")[0]
+
+
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+# Built once (building a statement costs more than running it on SQLite): whether a request has
+# any row yet. Most plannings find none and load no row.
+ANY_ROW = (
+    sa_select(OUTBOX.c.id)
+    .where(OUTBOX.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+    .limit(1)
+)
+
+
+def has_rows(session: Session, base: str) -> bool:
+    keys = [row_key(base, channel) for channel in Channel]
+    return session.execute(ANY_ROW, {"keys": keys}).first() is not None
 
 
 def rows_for(session: Session, base: str) -> list[OutboxMessage]:
