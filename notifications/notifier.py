@@ -82,8 +82,8 @@ class Notifier:
 
     def _plan(self, request: NotifyRequest, now: datetime) -> NotifyResult | int:
         base = request.idempotency_key
-        # Not expired at the commit: only the new row's id is read after it, and an expired row
-        # is read back whole from the database for that (an eighth of the planning's time).
+        # The new row goes in with a plain insert that returns its id (outbox.add), and nothing
+        # the session loaded is read after the commit: nothing to expire there.
         with Session(self.engine, expire_on_commit=False) as session:
             if outbox.has_rows(session, base):
                 return self._resume(outbox.rows_for(session, base))
@@ -140,14 +140,13 @@ class Notifier:
             provider=timing.provider,
             not_before=timing.not_before,
         )
-        session.add(row)
+        row_id = outbox.add(session, row)
         session.commit()
-        assert row.id is not None
         if timing.status is OutboxStatus.scheduled:
             return NotifyResult(
-                outcome=NotifyOutcome.scheduled, outbox_ids=[row.id], reason=timing.reason
+                outcome=NotifyOutcome.scheduled, outbox_ids=[row_id], reason=timing.reason
             )
-        return row.id
+        return row_id
 
     # -- delivery ---------------------------------------------------------------------------
     async def deliver(

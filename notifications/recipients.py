@@ -8,9 +8,12 @@ to every message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Protocol
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from config.domain import Language
 from notifications.requests import MessageKind, NotifyRequest, Recipient
@@ -40,13 +43,38 @@ class Addressee:
         return next((a for a in self.addresses if a.channel is channel), None)
 
 
+PROFESSIONAL = Professional.__table__  # type: ignore[attr-defined]
+CONTACT = ContactMethod.__table__  # type: ignore[attr-defined]
+# Built once, plain rows: every message looks its addressee up (a professional for most of them),
+# and building a statement, or loading whole ORM objects, cost more than the query on SQLite.
+FIND_PROFESSIONAL = sa_select(
+    PROFESSIONAL.c.first_name,
+    PROFESSIONAL.c.language,
+    PROFESSIONAL.c.wants_daily_digest,
+    PROFESSIONAL.c.active,
+).where(PROFESSIONAL.c.id == bindparam("person_id"))
+FIND_METHODS = (
+    sa_select(
+        CONTACT.c.id,
+        CONTACT.c.channel,
+        CONTACT.c.address,
+        CONTACT.c.disabled_reason,
+        CONTACT.c.sms_opted_out_at,
+    )
+    .where(
+        CONTACT.c.person_kind == bindparam("kind"), CONTACT.c.person_id == bindparam("person_id")
+    )
+    .order_by(CONTACT.c.priority, CONTACT.c.id)
+)
+
+
 def find_addressee(session: Session, recipient: Recipient) -> Addressee | None:
     first_name: str
     language = Language.nl
     youth_id: str | None = None
     digest = False
     if recipient.kind is PersonKind.professional:
-        pro = session.get(Professional, recipient.id)
+        pro = session.execute(FIND_PROFESSIONAL, {"person_id": recipient.id}).first()
         if pro is None or not pro.active:
             return None
         first_name, language, digest = pro.first_name, pro.language, pro.wants_daily_digest
@@ -65,11 +93,8 @@ def find_addressee(session: Session, recipient: Recipient) -> Addressee | None:
         if trusted is None:
             return None
         first_name, youth_id = trusted.first_name, trusted.youth_id
-    methods = session.exec(
-        select(ContactMethod)
-        .where(ContactMethod.person_kind == recipient.kind)
-        .where(ContactMethod.person_id == recipient.id)
-        .order_by(ContactMethod.priority, ContactMethod.id)  # type: ignore[arg-type]
+    methods = session.execute(
+        FIND_METHODS, {"kind": recipient.kind, "person_id": recipient.id}
     ).all()
     usable = tuple(
         Address(m.id, m.channel, m.address) for m in methods if m.id is not None and _usable(m)
@@ -77,7 +102,16 @@ def find_addressee(session: Session, recipient: Recipient) -> Addressee | None:
     return Addressee(recipient.kind, recipient.id, first_name, language, youth_id, digest, usable)
 
 
-def _usable(method: ContactMethod) -> bool:
+class _Method(Protocol):
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def disabled_reason(self) -> str | None: ...
+    @property
+    def sms_opted_out_at(self) -> datetime | None: ...
+
+
+def _usable(method: _Method) -> bool:
     if method.disabled_reason is not None:
         return False
     return not (method.channel is Channel.sms and method.sms_opted_out_at is not None)
