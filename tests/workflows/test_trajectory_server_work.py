@@ -80,26 +80,15 @@ def patch_markers(history: list[Any]) -> int:
     )
 
 
-async def test_messages_go_out_as_local_activities_in_the_task_that_decided_them(
+async def test_a_wake_sends_its_messages_and_projects_in_one_local_activity(
     harness: Harness,
 ) -> None:
+    """Messages go out in the workflow task that decided them, with no activity task of their
+    own; since release WAKE_AT_ONCE the first run's messages and its projection are one marker."""
     h = harness
     handle = await h.enroll(leave_in_months=12)
     await first_run_done(h, handle)
     assert h.outbox.of(MessageKind.task_reminder), "the due reminders went out"
-    history = await events(handle)
-    kinds = [e.event_type for e in history]
-    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds, "no activity task per message"
-    assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1, "one workflow task"
-
-
-async def test_a_wake_sends_its_messages_and_projects_in_one_local_activity(
-    harness: Harness,
-) -> None:
-    """Release WAKE_AT_ONCE: the first run's messages and its projection are one marker."""
-    h = harness
-    handle = await h.enroll(leave_in_months=12)
-    await first_run_done(h, handle)
     assert len(h.outbox.sent) >= 2, "the youth and the case director are written to"
     history = await events(handle)
     assert local_activities(history) == ["carry_out_wake"]
