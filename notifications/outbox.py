@@ -47,8 +47,6 @@ ANY_ROW = (
     .where(OUTBOX.c.idempotency_key.in_(bindparam("keys", expanding=True)))
     .limit(1)
 )
-
-
 ADD_ROW = insert(OUTBOX).returning(OUTBOX.c.id)
 
 
@@ -61,13 +59,17 @@ def add(session: Session, row: OutboxMessage) -> int:
     return int(session.execute(ADD_ROW, values).scalar_one())
 
 
+def keys_of(base: str) -> list[str]:
+    """The row keys a request can have: one per channel."""
+    return [row_key(base, channel) for channel in Channel]
+
+
 def has_rows(session: Session, base: str) -> bool:
-    keys = [row_key(base, channel) for channel in Channel]
-    return session.execute(ANY_ROW, {"keys": keys}).first() is not None
+    return session.execute(ANY_ROW, {"keys": keys_of(base)}).first() is not None
 
 
 def rows_for(session: Session, base: str) -> list[OutboxMessage]:
-    keys = [row_key(base, channel) for channel in Channel]
+    keys = keys_of(base)
     return list(
         session.exec(
             select(OutboxMessage)
