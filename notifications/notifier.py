@@ -82,9 +82,7 @@ class Notifier:
 
     def _plan(self, request: NotifyRequest, now: datetime) -> NotifyResult | int:
         base = request.idempotency_key
-        # The new row goes in with a plain insert that returns its id (outbox.add), and nothing
-        # the session loaded is read after the commit: nothing to expire there.
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.engine) as session:
             if outbox.has_rows(session, base):
                 return self._resume(outbox.rows_for(session, base))
             try:

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from notifications.channels import Receipt
 from store.audit import record
+from store.base import column_values
 from store.directory import Channel, ContactMethod
 from store.outbox import OutboxMessage, OutboxStatus
 
@@ -54,7 +55,7 @@ def add(session: Session, row: OutboxMessage) -> int:
     """Insert a new row (not yet committed) with one prebuilt statement and return its id: the
     ORM's unit of work for it cost more than the insert itself. The row is not attached to the
     session."""
-    values = {column.name: getattr(row, column.name) for column in OUTBOX.columns}
+    values = column_values(row, OUTBOX)
     del values["id"]
     return int(session.execute(ADD_ROW, values).scalar_one())
 

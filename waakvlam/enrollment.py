@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, Table, insert
+from sqlalchemy import Connection, Engine, insert
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -25,7 +24,7 @@ from temporalio.common import (
 
 from config.domain import SchoolType, VsoProfile
 from config.timeline import Timeline
-from store.base import new_id
+from store.base import column_values, new_id
 from store.directory import Organisation, OrganisationKind, Professional
 from store.trajectories import Trajectory
 from store.youth import ConsentStatus, Youth
@@ -147,10 +146,6 @@ def _new(request: EnrollmentRequest, timeline: Timeline) -> tuple[Youth, Traject
     return youth, trajectory
 
 
-def _columns(row: SQLModel, table: Table) -> dict[str, Any]:
-    return {column.name: getattr(row, column.name) for column in table.columns}
-
-
 def _register(
     engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
 ) -> tuple[Youth, Trajectory, bool]:
@@ -166,8 +161,8 @@ def _register(
         ).scalar()
         if youth_id is None:
             youth, trajectory = _new(request, timeline)
-            connection.execute(insert(YOUTH), [_columns(youth, YOUTH)])
-            connection.execute(insert(TRAJECTORY), [_columns(trajectory, TRAJECTORY)])
+            connection.execute(insert(YOUTH), [column_values(youth, YOUTH)])
+            connection.execute(insert(TRAJECTORY), [column_values(trajectory, TRAJECTORY)])
             return youth, trajectory, True
     return (*_existing(engine, youth_id), False)
 
