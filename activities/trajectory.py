@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Row, bindparam, insert, update
+from sqlalchemy import Engine, Executable, Insert, Row, bindparam, insert, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from temporalio import activity
 
 from config.domain import Role
 from notifications.requests import Recipient
+from store.db import make_engine
 from store.directory import PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, Guardian, TrustedPerson
 from workflows.recipients import known_recipients, professional
 from workflows.trajectory_models import ProjectedTask, Projection, ResolveRecipient
 
+# On SQLite the wake's projection is first tried on the worker's event loop, waiting at most this
+# long for another writer's lock; a busy database sends it to a thread with the full timeout.
+AT_ONCE_WAIT = 0.05
+
 
 class TrajectoryActivities:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite is a library in this process: a projection is a few statements on a local file,
+        # well under a millisecond each. In a thread, each statement gives up the interpreter
+        # lock and waits to get it back from a busy event loop (ad hoc, the simulation at 300:
+        # 27 ms a projection in a thread, 2.7 ms on the loop). A second engine on the same file
+        # waits only briefly for a lock, so the loop is never held by another writer.
+        self.at_once_engine = (
+            make_engine(engine.url.render_as_string(hide_password=False), busy_timeout=AT_ONCE_WAIT)
+            if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+            else None
+        )
 
     @activity.defn(name="resolve_recipients")
     def resolve_recipients(self, request: ResolveRecipient) -> list[Recipient]:
@@ -33,10 +52,29 @@ class TrajectoryActivities:
     @activity.defn(name="project_trajectory")
     def project_trajectory(self, projection: Projection) -> bool:
         """Write the read model; an older projection than the stored one is ignored."""
-        with Session(self.engine) as session:
-            applied = project(session, projection)
-            session.commit()
-            return applied
+        return self.write_projection(projection) is Projected.written
+
+    def write_projection(self, projection: Projection) -> Projected:
+        return _write(self.engine, projection)
+
+    def write_projection_at_once(self, projection: Projection) -> Projected | None:
+        """The projection written in the calling thread if the database is SQLite and free within
+        :data:`AT_ONCE_WAIT`; None if it is not SQLite or is busy (nothing written then)."""
+        if self.at_once_engine is None:
+            return None
+        try:
+            return _write(self.at_once_engine, projection)
+        except OperationalError as error:
+            if "locked" in str(error.orig) or "busy" in str(error.orig):
+                return None
+            raise
+
+
+def _write(engine: Engine, projection: Projection) -> Projected:
+    with Session(engine) as session:
+        outcome = project(session, projection)
+        session.commit()
+        return outcome
 
 
 def resolve(session: Session, request: ResolveRecipient) -> list[Recipient]:
@@ -108,19 +146,50 @@ ADD_CONSENT = insert(CONSENT)
 WRITE_CONSENT = update(CONSENT).where(CONSENT.c.id == bindparam("row_id"))
 
 
-def project(session: Session, p: Projection) -> bool:
+def _upsert_tasks(insert_of: Callable[[Any], Any]) -> Insert:
+    """A task row inserted, or its projected columns replaced if it is there already."""
+    statement = insert_of(TASK)
+    replaced = {name: statement.excluded[name] for name in (*TASK_VALUES, "updated_at")}
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=[TASK.c.id], set_=replaced
+    )
+
+
+UPSERT_TASKS = {
+    "sqlite": _upsert_tasks(sqlite.insert),
+    "postgresql": _upsert_tasks(postgresql.insert),
+}
+
+
+class Projected(StrEnum):
+    """What became of a projection."""
+
+    written = "written"
+    ignored = "ignored"  # the read model holds a later version, or no such trajectory
+    behind = "behind"  # changes only, but the read model is not at the version they follow
+
+
+def project(session: Session, p: Projection) -> Projected:
     """Apply a projection. Everything is read first and the writes go out together at the end, so
     SQLite's write lock (one writer at a time) is held only for that burst and the commit, not
     while Python builds the rows. Plain SQL statements on the session's connection: the read
     model is written here only, and the ORM's loading and change tracking of every row of a
     trajectory cost more than the statements themselves (a projection runs after every change
-    of every trajectory)."""
+    of every trajectory).
+
+    A projection of changes only (``complete`` false, release CHANGES_ONLY) holds the tasks and
+    consents that changed since version ``since``. It is written only onto that version; on any
+    other, nothing is written and the caller sends the whole projection (``behind``)."""
     key = {"row_id": p.trajectory_id}
     current = session.execute(READ_TRAJECTORY, key).first()
     if current is None or current.projected_version > p.version:
-        return False
-    stored_tasks = {row[0]: tuple(row[1:]) for row in session.execute(READ_TASKS, key)}
-    stored_consents = {row.kind: row for row in session.execute(READ_CONSENTS, key)}
+        return Projected.ignored
+    if not p.complete and current.projected_version != p.since:
+        return Projected.behind
+    wants_consents = any(p.consents.get(kind) is not None for kind in ConsentKind)
+    stored_consents = (
+        {row.kind: row for row in session.execute(READ_CONSENTS, key)} if wants_consents else {}
+    )
     values: dict[str, Any] = {
         "row_id": p.trajectory_id,
         "projected_version": p.version,
@@ -143,25 +212,45 @@ def project(session: Session, p: Projection) -> bool:
     }
     if p.closed and current.status is not TrajectoryStatus.closed:
         values.update(status=TrajectoryStatus.closed, closed_reason=p.closed_reason, closed_at=p.at)
+    if p.complete:
+        task_writes = _task_writes(session, p)
+    else:  # the tasks that changed, some perhaps new: each inserted or replaced
+        upsert = UPSERT_TASKS[session.get_bind().dialect.name]
+        task_writes = [(upsert, [_task_row(p, task) for task in p.tasks])] if p.tasks else []
+    session.execute(WRITE_TRAJECTORY, values)
+    for statement, rows in task_writes:
+        session.execute(statement, rows)
+    _project_consents(session, p, current.youth_id, stored_consents)
+    return Projected.written
+
+
+def _task_row(p: Projection, task: ProjectedTask) -> dict[str, Any]:
+    return {"id": f"{p.trajectory_id}:{task.key}", "trajectory_id": p.trajectory_id,
+            "key": task.key, "updated_at": p.at, **_task_values(task)}  # fmt: skip
+
+
+def _task_writes(session: Session, p: Projection) -> list[tuple[Executable, list[dict[str, Any]]]]:
+    """Every task of the trajectory is in ``p``: the stored rows are read and compared, and the
+    new and the changed ones are to be written."""
+    key = {"row_id": p.trajectory_id}
+    stored_tasks = {row[0]: tuple(row[1:]) for row in session.execute(READ_TASKS, key)}
     new_tasks, changed_tasks = [], []
     for task in p.tasks:
         task_id = f"{p.trajectory_id}:{task.key}"
         task_values = _task_values(task)
         stored = stored_tasks.get(task_id)
         if stored is None:
-            new_tasks.append({"id": task_id, "trajectory_id": p.trajectory_id, "key": task.key,
-                              "updated_at": p.at, **task_values})  # fmt: skip
+            new_tasks.append(_task_row(p, task))
         elif stored != tuple(task_values.values()):
             # Only a task that changed is written: most projections (a partner's update, a day
             # passing) change one or two of a trajectory's dozen tasks.
             changed_tasks.append({"row_id": task_id, "updated_at": p.at, **task_values})
-    session.execute(WRITE_TRAJECTORY, values)
+    writes: list[tuple[Executable, list[dict[str, Any]]]] = []
     if new_tasks:
-        session.execute(ADD_TASKS, new_tasks)
+        writes.append((ADD_TASKS, new_tasks))
     if changed_tasks:
-        session.execute(WRITE_TASKS, changed_tasks)
-    _project_consents(session, p, current.youth_id, stored_consents)
-    return True
+        writes.append((WRITE_TASKS, changed_tasks))
+    return writes
 
 
 def _task_values(task: ProjectedTask) -> dict[str, Any]:

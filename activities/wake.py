@@ -6,7 +6,12 @@ others; the outbox keeps it once per idempotency key, so running the whole wake 
 failed projection) sends nothing twice. A message that fails is not retried here: its index comes
 back, and the workflow sends it again on its own with the retries of a single message, so one
 unreachable gateway holds up neither the other messages nor the read model. The projection is
-written after the messages; if it fails, the activity fails and runs again.
+written after the messages; if it fails, the activity fails and runs again. A projection of changes
+only (release CHANGES_ONLY) that does not follow the read model's version is not written, and the
+answer asks the workflow for the whole one (``reproject``).
+
+On SQLite the projection is written on the event loop when the database is free (see
+``TrajectoryActivities.write_projection_at_once``), else in a thread.
 """
 
 from __future__ import annotations
@@ -18,22 +23,32 @@ from collections.abc import Awaitable, Callable
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.trajectory import TrajectoryActivities
+from activities.trajectory import Projected, TrajectoryActivities
 from notifications.requests import NotifyRequest, NotifyResult
 from workflows.trajectory_models import Projection, WakeDone, WakeWork
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[NotifyRequest], Awaitable[NotifyResult]]
-Project = Callable[[Projection], bool]
+Project = Callable[[Projection], Projected]
+ProjectAtOnce = Callable[[Projection], Projected | None]
+
+
+def _never_at_once(_projection: Projection) -> None:
+    return None
 
 
 class WakeActivities:
-    def __init__(self, send: Send, project: Project) -> None:
+    def __init__(
+        self, send: Send, project: Project, project_at_once: ProjectAtOnce = _never_at_once
+    ) -> None:
         """``send`` is ``send_notification`` (it answers a failure with an ``ApplicationError``
-        whose message is a code); ``project`` writes the read model (blocking, run in a thread)."""
+        whose message is a code); ``project`` writes the read model (blocking, run in a thread);
+        ``project_at_once`` writes it on the event loop where that is quick (SQLite, not busy),
+        else answers None."""
         self.send = send
         self.project = project
+        self.project_at_once = project_at_once
 
     @activity.defn(name="carry_out_wake")
     async def carry_out_wake(self, work: WakeWork) -> WakeDone:
@@ -47,7 +62,10 @@ class WakeActivities:
             elif isinstance(outcome, BaseException):
                 done.retry.append(index)
         if work.projection is not None:
-            await asyncio.to_thread(self.project, work.projection)
+            projected = self.project_at_once(work.projection)
+            if projected is None:
+                projected = await asyncio.to_thread(self.project, work.projection)
+            done.reproject = projected is Projected.behind
         if done.retry or done.failed:
             log.info(
                 "wake carried out with messages left",
@@ -61,5 +79,5 @@ def trajectory_activities(
 ) -> list[Callable[..., object]]:
     """Every activity ``TrajectoryWorkflow`` calls, with ``send`` as its ``send_notification``
     (the notifier's in the worker; a recording or counting one in tests and the simulation)."""
-    wake = WakeActivities(send, trajectory.project_trajectory)
+    wake = WakeActivities(send, trajectory.write_projection, trajectory.write_projection_at_once)
     return [trajectory.resolve_recipients, trajectory.project_trajectory, send, wake.carry_out_wake]

@@ -22,14 +22,22 @@ with workflow.unsafe.imports_passed_through():
     from workflows import trajectory_attributes as attributes
     from workflows.recipients import known_recipients
     from workflows.trajectory_models import (
+        Consents,
         PlannedTask,
         ProjectedTask,
         Projection,
         ResolveRecipient,
         TrajectoryState,
+        WakeDone,
         WakeWork,
     )
-    from workflows.trajectory_releases import KNOWN_RECIPIENTS, LOCAL_SENDS, WAKE_AT_ONCE, Release
+    from workflows.trajectory_releases import (
+        CHANGES_ONLY,
+        KNOWN_RECIPIENTS,
+        LOCAL_SENDS,
+        WAKE_AT_ONCE,
+        Release,
+    )
 
 MESSAGE_FOR_TASK = {
     TaskKind.task: MessageKind.task_reminder,
@@ -78,6 +86,8 @@ class Effects:
         self.release = release
         self.projected_version = -1
         self.outgoing: list[NotifyRequest] = []
+        # Release CHANGES_ONLY: what this run's last projection wrote, to send only what changed.
+        self.written: Written | None = None
 
     async def recipients(self, role: Role, task: PlannedTask | None = None) -> list[Recipient]:
         if task is not None and task.assigned_to:
@@ -174,13 +184,16 @@ class Effects:
         messages, self.outgoing = self.outgoing, []
         if not messages and shown is None:
             return
-        done = await workflow.execute_local_activity_method(
-            WakeActivities.carry_out_wake,
-            WakeWork(messages=messages, projection=self.projection(shown) if shown else None),
-            start_to_close_timeout=SEND_ATTEMPT,
-            retry_policy=WAKE_RETRY,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-        )
+        whole = self.projection(shown) if shown else None
+        projection = whole
+        if whole is not None and self.release.takes(CHANGES_ONLY) and self.written is not None:
+            projection = self.written.changes(whole)
+        done = await self._carry_out(WakeWork(messages=messages, projection=projection))
+        if done.reproject and whole is not None:
+            # The read model is not where this run left it: the projection goes whole.
+            await self._carry_out(WakeWork(projection=whole))
+        if whole is not None and self.release.takes(CHANGES_ONLY):
+            self.written = Written.of(whole)
         if shown is not None:
             changed = shown.differs_from(workflow.info().typed_search_attributes)
             if changed:
@@ -194,6 +207,15 @@ class Effects:
             )
         for index in done.retry:
             await self.send_now(messages[index])
+
+    async def _carry_out(self, work: WakeWork) -> WakeDone:
+        return await workflow.execute_local_activity_method(
+            WakeActivities.carry_out_wake,
+            work,
+            start_to_close_timeout=SEND_ATTEMPT,
+            retry_policy=WAKE_RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+        )
 
     async def project_if_changed(self) -> None:
         """Releases before WAKE_AT_ONCE: the projection in a local activity of its own."""
@@ -257,4 +279,35 @@ class Effects:
                 for t in state.tasks
             ],
             at=workflow.now(),
+        )
+
+
+class Written:
+    """The tasks and consents of the last projection a run wrote (release CHANGES_ONLY)."""
+
+    def __init__(self, version: int, tasks: dict[str, ProjectedTask], consents: Consents) -> None:
+        self.version = version
+        self.tasks = tasks
+        self.consents = consents
+
+    @classmethod
+    def of(cls, projection: Projection) -> Written:
+        tasks = {task.key: task for task in projection.tasks}
+        # A copy: the projection's consents are the state's own, which the next update changes.
+        return cls(projection.version, tasks, projection.consents.model_copy())
+
+    def changes(self, whole: Projection) -> Projection:
+        """``whole`` with only the tasks and consents that differ from these."""
+        consents = {
+            name: status
+            for name, status in whole.consents
+            if status is not None and getattr(self.consents, name) != status
+        }
+        return whole.model_copy(
+            update={
+                "tasks": [t for t in whole.tasks if self.tasks.get(t.key) != t],
+                "consents": Consents(**consents),
+                "complete": False,
+                "since": self.version,
+            }
         )

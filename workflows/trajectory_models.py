@@ -257,7 +257,11 @@ class ProjectedTask(BaseModel):
 
 
 class Projection(BaseModel):
-    """The read model's view of a trajectory, written by ``project_trajectory``."""
+    """The read model's view of a trajectory, written by ``project_trajectory``.
+
+    Whole (``complete``), it holds every task and consent. From release CHANGES_ONLY a wake sends
+    only the tasks and consents that changed since the projection of version ``since``, which
+    this run wrote before; the trajectory's own fields are always whole."""
 
     trajectory_id: OpaqueId
     version: int
@@ -281,6 +285,8 @@ class Projection(BaseModel):
     consents: Consents
     tasks: list[ProjectedTask]
     at: datetime
+    complete: bool = True
+    since: int | None = None
 
 
 class WakeWork(BaseModel):
@@ -299,3 +305,6 @@ class WakeDone(BaseModel):
 
     retry: list[int] = Field(default_factory=list)
     failed: list[int] = Field(default_factory=list)
+    # The projection held changes only, and the read model was not at the version they follow
+    # (restored from a backup, say): nothing was written, the workflow sends it whole.
+    reproject: bool = False

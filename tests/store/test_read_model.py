@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities.trajectory import project, resolve
+from activities.trajectory import Projected, TrajectoryActivities, project, resolve
 from config.domain import Phase, Role, SchoolType, TaskKind
 from store.directory import PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
@@ -94,11 +94,11 @@ def projection(version: int, status: TaskStatus, phase: Phase = Phase.orientatio
 def test_projections_upsert_and_ignore_older_versions(engine: Engine) -> None:
     seed(engine)
     with Session(engine) as session:
-        assert project(session, projection(3, TaskStatus.overdue))
+        assert project(session, projection(3, TaskStatus.overdue)) is Projected.written
         session.commit()
-        assert project(session, projection(5, TaskStatus.done, Phase.decision))
+        assert project(session, projection(5, TaskStatus.done, Phase.decision)) is Projected.written
         session.commit()
-        assert not project(session, projection(4, TaskStatus.open)), "a stale write is ignored"
+        assert project(session, projection(4, TaskStatus.open)) is Projected.ignored, "a stale write is ignored"
         session.commit()
     with Session(engine) as session:
         row = session.get(Trajectory, "trj_1")
@@ -112,18 +112,18 @@ def test_projections_upsert_and_ignore_older_versions(engine: Engine) -> None:
 def test_a_projection_writes_only_the_tasks_that_changed(engine: Engine) -> None:
     seed(engine)
     with Session(engine) as session:
-        assert project(session, projection(1, TaskStatus.open))
+        assert project(session, projection(1, TaskStatus.open)) is Projected.written
         session.commit()
     later = projection(2, TaskStatus.open).model_copy(update={"at": AT.replace(hour=20)})
     with Session(engine) as session:
-        assert project(session, later)  # the same task, nothing about it changed
+        assert project(session, later) is Projected.written  # the same task, unchanged
         assert not [o for o in session.dirty | session.new if isinstance(o, TaskRow)]
         session.commit()
         task = session.exec(select(TaskRow)).one()
         assert task.updated_at == AT, "an unchanged task keeps its time of last change"
     changed = projection(3, TaskStatus.done).model_copy(update={"at": AT.replace(hour=21)})
     with Session(engine) as session:
-        assert project(session, changed)
+        assert project(session, changed) is Projected.written
         session.commit()
         task = session.exec(select(TaskRow)).one()
         assert (task.status, task.updated_at) == (TaskStatus.done, AT.replace(hour=21))
@@ -132,7 +132,7 @@ def test_a_projection_writes_only_the_tasks_that_changed(engine: Engine) -> None
 def test_a_projection_closes_once_and_follows_a_changed_consent(engine: Engine) -> None:
     seed(engine)
     with Session(engine) as session:
-        assert project(session, projection(1, TaskStatus.open))
+        assert project(session, projection(1, TaskStatus.open)) is Projected.written
         session.commit()
     refused = projection(2, TaskStatus.open).model_copy(
         update={"consents": Consents(data_sharing=ConsentStatus.refused)}
@@ -148,7 +148,7 @@ def test_a_projection_closes_once_and_follows_a_changed_consent(engine: Engine) 
     again = closed.model_copy(update={"version": 4, "at": AT.replace(hour=21)})
     for step in (refused, closed, again):
         with Session(engine) as session:
-            assert project(session, step)
+            assert project(session, step) is Projected.written
             session.commit()
     with Session(engine) as session:
         consent = session.exec(select(Consent)).one()
@@ -183,3 +183,73 @@ def test_roles_resolve_through_the_directory_school_first(engine: Engine) -> Non
             request.model_copy(update={"role": Role.next_contact, "case_director_id": "pro_x"}),
         )
         assert [r.id for r in nxt] == ["pro_x"]
+
+
+def changes_only(since: int, version: int, *tasks: ProjectedTask) -> Projection:
+    return projection(version, TaskStatus.open).model_copy(
+        update={"tasks": list(tasks), "consents": Consents(), "complete": False, "since": since,
+                "at": AT.replace(hour=20)}
+    )  # fmt: skip
+
+
+def test_changes_only_write_their_tasks_and_leave_the_others(engine: Engine) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        assert project(session, projection(1, TaskStatus.open)) is Projected.written
+        session.commit()
+    meeting = projection(1, TaskStatus.open).tasks[0]
+    new = meeting.model_copy(update={"key": "plan", "rule_id": "plan"})
+    done = meeting.model_copy(update={"status": TaskStatus.done, "completed_by": "pro_x"})
+    with Session(engine) as session:
+        assert project(session, changes_only(1, 2, new)) is Projected.written
+        session.commit()
+        assert project(session, changes_only(2, 3, done)) is Projected.written
+        session.commit()
+    with Session(engine) as session:
+        rows = {t.key: t for t in session.exec(select(TaskRow))}
+        assert set(rows) == {"case_meeting", "plan"}, "a task not in the changes stays"
+        assert rows["plan"].status is TaskStatus.open and rows["plan"].updated_at == AT.replace(
+            hour=20
+        )
+        assert (rows["case_meeting"].status, rows["case_meeting"].completed_by) == (
+            TaskStatus.done, "pro_x")  # fmt: skip
+        consent = session.exec(select(Consent)).one()
+        assert consent.status is ConsentStatus.given, "a consent not in the changes stays"
+        row = session.get(Trajectory, "trj_1")
+        assert row is not None and row.projected_version == 3
+
+
+def test_changes_that_do_not_follow_the_stored_version_are_not_written(engine: Engine) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        assert project(session, projection(4, TaskStatus.open)) is Projected.written
+        session.commit()
+    done = projection(1, TaskStatus.done).tasks[0]
+    with Session(engine) as session:
+        assert project(session, changes_only(2, 5, done)) is Projected.behind
+        assert project(session, changes_only(4, 3, done)) is Projected.ignored, "older still"
+        session.commit()
+    with Session(engine) as session:
+        row = session.get(Trajectory, "trj_1")
+        assert row is not None and row.projected_version == 4
+        assert session.exec(select(TaskRow)).one().status is TaskStatus.open
+
+
+def test_on_sqlite_a_projection_is_written_at_once_unless_the_database_is_busy(
+    engine: Engine,
+) -> None:
+    seed(engine)
+    activities = TrajectoryActivities(engine)
+    if engine.dialect.name != "sqlite":
+        assert activities.write_projection_at_once(projection(1, TaskStatus.open)) is None
+        return
+    assert activities.write_projection_at_once(projection(1, TaskStatus.open)) is (
+        Projected.written
+    )
+    with engine.connect() as writer:  # another writer holds SQLite's lock
+        writer.exec_driver_sql("BEGIN IMMEDIATE")
+        assert activities.write_projection_at_once(projection(2, TaskStatus.done)) is None
+        writer.exec_driver_sql("ROLLBACK")
+    assert activities.write_projection(projection(2, TaskStatus.done)) is Projected.written
+    with Session(engine) as session:
+        assert session.exec(select(TaskRow)).one().status is TaskStatus.done

@@ -17,18 +17,25 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from activities.trajectory import resolve
+from activities import trajectory as trajectory_activities_module
+from activities.trajectory import Projected, project, resolve
 from config.domain import Phase, Role
 from notifications.requests import MessageKind
 from store.directory import PersonKind
-from store.trajectories import TaskRow, TaskStatus
+from store.trajectories import TaskRow, TaskStatus, Trajectory
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa
 from workflows import trajectory_releases
 from workflows.dates import midday_utc
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_attributes import Shown
-from workflows.trajectory_models import CompleteTask, ResolveRecipient, TrajectoryInput
+from workflows.trajectory_models import (
+    CompleteTask,
+    Consents,
+    Projection,
+    ResolveRecipient,
+    TrajectoryInput,
+)
 
 UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
 MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
@@ -229,6 +236,91 @@ async def test_a_completed_task_writes_only_what_it_changed(harness: Harness) ->
     assert after.next_due_date is not None
     assert described.get(sa.NEXT_DUE) == midday_utc(after.next_due_date)
     assert described.get(sa.PHASE) == after.phase.value
+
+
+@pytest.fixture
+def projections(monkeypatch: pytest.MonkeyPatch) -> list[Projection]:
+    """Every projection the read model is asked to take, in order."""
+    seen: list[Projection] = []
+
+    def recording(session: Session, projection: Projection) -> Projected:
+        seen.append(projection)
+        return project(session, projection)
+
+    monkeypatch.setattr(trajectory_activities_module, "project", recording)
+    return seen
+
+
+async def test_after_the_first_a_projection_holds_only_what_changed(
+    harness: Harness, projections: list[Projection]
+) -> None:
+    """Release CHANGES_ONLY: the run's first projection holds every task; the one after a
+    completed task holds that task alone, against the version before it."""
+    h = harness
+    handle = await h.enroll(leave_in_months=12)
+    await first_run_done(h, handle)
+    first = projections[-1]
+    assert first.complete and len(first.tasks) == len(task_rows(h, handle)) > 5
+    key = (await handle.query(TrajectoryWorkflow.summary)).next_due_task
+    assert key is not None
+    await handle.execute_update(
+        TrajectoryWorkflow.complete_task, CompleteTask(task_key=key, actor_id="pro_case_director")
+    )
+    await h.env.sleep(timedelta(minutes=5))
+    changes = projections[-1]
+    assert (changes.complete, changes.since) == (False, first.version)
+    assert [t.key for t in changes.tasks] == [key] and changes.consents == Consents()
+    rows = {row.key: row.status for row in task_rows(h, handle)}
+    assert rows[key] is TaskStatus.done and len(rows) == len(first.tasks)
+
+
+async def test_a_read_model_set_back_gets_the_whole_projection(
+    harness: Harness, projections: list[Projection]
+) -> None:
+    """The read model is not where the run left it (restored from last night's backup, say):
+    the changes are not written on it, and the wake writes the whole projection at once."""
+    h = harness
+    handle = await h.enroll(leave_in_months=12)
+    await first_run_done(h, handle)
+    trajectory_id = handle.id.removeprefix("trajectory-")
+    summary = await handle.query(TrajectoryWorkflow.summary)
+    assert summary.next_due_task is not None
+    others = [row.key for row in task_rows(h, handle) if row.key != summary.next_due_task]
+    with Session(h.engine) as session:  # the backup: an older version, one task row missing
+        row = session.get(Trajectory, trajectory_id)
+        assert row is not None
+        row.projected_version -= 1
+        session.add(row)
+        session.delete(session.get(TaskRow, f"{trajectory_id}:{others[0]}"))
+        session.commit()
+    markers_before = len(local_activities(await events(handle)))
+    await handle.execute_update(
+        TrajectoryWorkflow.complete_task,
+        CompleteTask(task_key=summary.next_due_task, actor_id="pro_case_director"),
+    )
+    await h.env.sleep(timedelta(minutes=5))
+    assert [p.complete for p in projections[-2:]] == [False, True]
+    assert local_activities(await events(handle))[markers_before:] == ["carry_out_wake"] * 2
+    rows = {row.key: row.status for row in task_rows(h, handle)}
+    assert rows[summary.next_due_task] is TaskStatus.done
+    assert others[0] in rows, "the missing task is back"
+
+
+async def test_a_run_of_release_4_projects_whole(
+    harness: Harness, projections: list[Projection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    monkeypatch.setattr(trajectory_releases, "CURRENT", trajectory_releases.WAKE_AT_ONCE)
+    handle = await h.enroll(leave_in_months=12)
+    await first_run_done(h, handle)
+    key = (await handle.query(TrajectoryWorkflow.summary)).next_due_task
+    assert key is not None
+    await handle.execute_update(
+        TrajectoryWorkflow.complete_task, CompleteTask(task_key=key, actor_id="pro_case_director")
+    )
+    await h.env.sleep(timedelta(minutes=5))
+    assert len(projections) == 2 and all(p.complete for p in projections)
+    assert len(projections[1].tasks) == len(projections[0].tasks)
 
 
 def test_shown_differs_only_where_a_value_changed() -> None:

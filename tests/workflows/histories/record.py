@@ -15,10 +15,12 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from sqlmodel import Session
 from temporalio.client import WorkflowHandle
 
 from config.domain import CheckinStatus, Destination, Role
 from store.db import make_engine, migrate
+from store.trajectories import Trajectory
 from tests.conftest import start_time_skipping
 from tests.workflows.conftest import Harness, running_harness
 from workflows.trajectory import TrajectoryWorkflow
@@ -63,11 +65,30 @@ async def waakvlam_and_return(h: Harness, handle: WorkflowHandle) -> None:  # ty
     await h.advance_to(await h.today() + timedelta(days=60))
 
 
+async def read_model_set_back(h: Harness, handle: WorkflowHandle) -> None:  # type: ignore[type-arg]
+    """The read model is put back a version (a restore from backup): the next wake's changes are
+    refused, and it projects whole in a second local activity."""
+    await h.advance_to(await h.today() + timedelta(days=3))
+    with Session(h.engine) as session:
+        row = session.get(Trajectory, handle.id.removeprefix("trajectory-"))
+        assert row is not None
+        row.projected_version -= 1
+        session.add(row)
+        session.commit()
+    await handle.execute_update(
+        TrajectoryWorkflow.complete_task,
+        CompleteTask(task_key="future_conversation", actor_id="pro_case_director"),
+    )
+    await h.advance_to(await h.today() + timedelta(days=40))
+
+
 # One pair per shipped version of the workflow code. v2: messages as local activities, only
 # changed search attributes written (the patch LESS_SERVER_WORK of workflows/trajectory_effects.py).
 # v3: release KNOWN_RECIPIENTS (workflows/trajectory_releases.py): the run's input names its
 # release, no patch marker; the youth, case director and next contact without an activity.
 # v4: release WAKE_AT_ONCE: a wake's messages and projection in one local activity.
+# v5: release CHANGES_ONLY: a projection of the changes only; a read model set back is projected
+# whole in a second local activity.
 SCENARIOS: dict[str, tuple[dict[str, int], Scenario]] = {
     "v1_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
     "v1_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
@@ -77,6 +98,9 @@ SCENARIOS: dict[str, tuple[dict[str, int], Scenario]] = {
     "v3_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
     "v4_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
     "v4_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
+    "v5_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
+    "v5_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
+    "v5_read_model_set_back": ({"leave_in_months": 6}, read_model_set_back),
 }
 
 
