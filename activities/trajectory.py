@@ -25,7 +25,7 @@ from workflows.trajectory_models import ProjectedTask, Projection, ResolveRecipi
 
 # On SQLite the wake's projection is first tried on the worker's event loop, waiting at most this
 # long for another writer's lock; a busy database sends it to a thread with the full timeout.
-AT_ONCE_WAIT = 0.05
+AT_ONCE_WAIT = 0.01
 
 
 class TrajectoryActivities:
