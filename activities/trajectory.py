@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, Insert, Row, bindparam, insert, update
 from sqlalchemy import select as sa_select
@@ -23,19 +24,21 @@ from store.youth import Consent, ConsentKind, Guardian, TrustedPerson
 from workflows.recipients import known_recipients, professional
 from workflows.trajectory_models import ProjectedTask, Projection, ResolveRecipient
 
-# On SQLite the wake's projection is first tried on the worker's event loop, waiting at most this
-# long for another writer's lock; a busy database sends it to a thread with the full timeout.
+# On SQLite an activity's statements are first tried on the worker's event loop, waiting at most
+# this long for another writer's lock; a busy database sends them to a thread with the full timeout.
 AT_ONCE_WAIT = 0.01
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class TrajectoryActivities:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # SQLite is a library in this process: a projection is a few statements on a local file,
-        # well under a millisecond each. In a thread, each statement gives up the interpreter
-        # lock and waits to get it back from a busy event loop (ad hoc, the simulation at 300:
-        # 27 ms a projection in a thread, 2.7 ms on the loop). A second engine on the same file
-        # waits only briefly for a lock, so the loop is never held by another writer.
+        # SQLite is a library in this process: a projection or a role lookup is a few statements
+        # on a local file, well under a millisecond each. In a thread, each statement gives up the
+        # interpreter lock and waits to get it back from a busy event loop (ad hoc, the simulation
+        # at 300: 27 ms a projection in a thread, 2.7 ms on the loop). A second engine on the same
+        # file waits only briefly for a lock, so another writer never holds up the loop.
         self.at_once_engine = (
             make_engine(engine.url.render_as_string(hide_password=False), busy_timeout=AT_ONCE_WAIT)
             if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
@@ -43,31 +46,40 @@ class TrajectoryActivities:
         )
 
     @activity.defn(name="resolve_recipients")
-    def resolve_recipients(self, request: ResolveRecipient) -> list[Recipient]:
+    async def resolve_recipients(self, request: ResolveRecipient) -> list[Recipient]:
         """The people who hold ``role`` for this trajectory now (the directory decides, so a
         reassignment is honoured by the next message)."""
-        with Session(self.engine) as session:
-            return resolve(session, request)
+        return await self.in_process(_resolve, request)
 
     @activity.defn(name="project_trajectory")
-    def project_trajectory(self, projection: Projection) -> bool:
+    async def project_trajectory(self, projection: Projection) -> bool:
         """Write the read model; an older projection than the stored one is ignored."""
-        return self.write_projection(projection) is Projected.written
+        return await self.write_projection(projection) is Projected.written
 
-    def write_projection(self, projection: Projection) -> Projected:
-        return _write(self.engine, projection)
+    async def write_projection(self, projection: Projection) -> Projected:
+        return await self.in_process(_write, projection)
 
-    def write_projection_at_once(self, projection: Projection) -> Projected | None:
-        """The projection written in the calling thread if the database is SQLite and free within
-        :data:`AT_ONCE_WAIT`; None if it is not SQLite or is busy (nothing written then)."""
-        if self.at_once_engine is None:
-            return None
-        try:
-            return _write(self.at_once_engine, projection)
-        except OperationalError as error:
-            if "locked" in str(error.orig) or "busy" in str(error.orig):
-                return None
-            raise
+    async def in_process(self, work: Callable[[Engine, T], R], argument: T) -> R:
+        """``work(engine, argument)`` on the event loop where the database is SQLite and free
+        within :data:`AT_ONCE_WAIT`; else in a thread, with the engine's own timeout."""
+        if self.at_once_engine is not None:
+            try:
+                return work(self.at_once_engine, argument)
+            except OperationalError as error:
+                if not _busy(error):
+                    raise
+        return await asyncio.to_thread(work, self.engine, argument)
+
+
+def _busy(error: OperationalError) -> bool:
+    """SQLite's answer when another connection holds the lock past the busy timeout."""
+    message = str(error.orig)
+    return "locked" in message or "busy" in message
+
+
+def _resolve(engine: Engine, request: ResolveRecipient) -> list[Recipient]:
+    with Session(engine) as session:
+        return resolve(session, request)
 
 
 def _write(engine: Engine, projection: Projection) -> Projected:

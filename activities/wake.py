@@ -11,7 +11,7 @@ only (release CHANGES_ONLY) that does not follow the read model's version is not
 answer asks the workflow for the whole one (``reproject``).
 
 On SQLite the projection is written on the event loop when the database is free (see
-``TrajectoryActivities.write_projection_at_once``), else in a thread.
+``TrajectoryActivities.in_process``), else in a thread.
 """
 
 from __future__ import annotations
@@ -30,25 +30,16 @@ from workflows.trajectory_models import Projection, WakeDone, WakeWork
 log = logging.getLogger(__name__)
 
 Send = Callable[[NotifyRequest], Awaitable[NotifyResult]]
-Project = Callable[[Projection], Projected]
-ProjectAtOnce = Callable[[Projection], Projected | None]
-
-
-def _never_at_once(_projection: Projection) -> None:
-    return None
+Project = Callable[[Projection], Awaitable[Projected]]
 
 
 class WakeActivities:
-    def __init__(
-        self, send: Send, project: Project, project_at_once: ProjectAtOnce = _never_at_once
-    ) -> None:
+    def __init__(self, send: Send, project: Project) -> None:
         """``send`` is ``send_notification`` (it answers a failure with an ``ApplicationError``
-        whose message is a code); ``project`` writes the read model (blocking, run in a thread);
-        ``project_at_once`` writes it on the event loop where that is quick (SQLite, not busy),
-        else answers None."""
+        whose message is a code); ``project`` writes the read model
+        (``TrajectoryActivities.write_projection``)."""
         self.send = send
         self.project = project
-        self.project_at_once = project_at_once
 
     @activity.defn(name="carry_out_wake")
     async def carry_out_wake(self, work: WakeWork) -> WakeDone:
@@ -62,10 +53,7 @@ class WakeActivities:
             elif isinstance(outcome, BaseException):
                 done.retry.append(index)
         if work.projection is not None:
-            projected = self.project_at_once(work.projection)
-            if projected is None:
-                projected = await asyncio.to_thread(self.project, work.projection)
-            done.reproject = projected is Projected.behind
+            done.reproject = await self.project(work.projection) is Projected.behind
         if done.retry or done.failed:
             log.info(
                 "wake carried out with messages left",
@@ -79,5 +67,5 @@ def trajectory_activities(
 ) -> list[Callable[..., object]]:
     """Every activity ``TrajectoryWorkflow`` calls, with ``send`` as its ``send_notification``
     (the notifier's in the worker; a recording or counting one in tests and the simulation)."""
-    wake = WakeActivities(send, trajectory.write_projection, trajectory.write_projection_at_once)
+    wake = WakeActivities(send, trajectory.write_projection)
     return [trajectory.resolve_recipients, trajectory.project_trajectory, send, wake.carry_out_wake]

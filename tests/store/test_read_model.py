@@ -3,6 +3,8 @@ are upserts guarded by version, and roles resolve through the directory."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
@@ -98,7 +100,9 @@ def test_projections_upsert_and_ignore_older_versions(engine: Engine) -> None:
         session.commit()
         assert project(session, projection(5, TaskStatus.done, Phase.decision)) is Projected.written
         session.commit()
-        assert project(session, projection(4, TaskStatus.open)) is Projected.ignored, "a stale write is ignored"
+        assert project(session, projection(4, TaskStatus.open)) is Projected.ignored, (
+            "a stale write is ignored"
+        )
         session.commit()
     with Session(engine) as session:
         row = session.get(Trajectory, "trj_1")
@@ -235,21 +239,36 @@ def test_changes_that_do_not_follow_the_stored_version_are_not_written(engine: E
         assert session.exec(select(TaskRow)).one().status is TaskStatus.open
 
 
-def test_on_sqlite_a_projection_is_written_at_once_unless_the_database_is_busy(
+async def test_on_sqlite_the_read_model_is_written_on_the_event_loop_unless_busy(
     engine: Engine,
 ) -> None:
+    """SQLite: on the event loop, with no thread to wait for the interpreter lock in; if another
+    writer holds the database past AT_ONCE_WAIT, in a thread that waits for it. PostgreSQL: in a
+    thread."""
     seed(engine)
     activities = TrajectoryActivities(engine)
+    calls: list[tuple[bool, bool]] = []  # (on the loop's thread, with the engine waiting briefly)
+
+    def write(used: Engine, p: Projection) -> Projected:
+        calls.append((threading.current_thread() is threading.main_thread(), used is not engine))
+        with Session(used) as session:
+            outcome = project(session, p)
+            session.commit()
+            return outcome
+
+    assert await activities.in_process(write, projection(1, TaskStatus.open)) is Projected.written
     if engine.dialect.name != "sqlite":
-        assert activities.write_projection_at_once(projection(1, TaskStatus.open)) is None
+        assert calls == [(False, False)]
         return
-    assert activities.write_projection_at_once(projection(1, TaskStatus.open)) is (
-        Projected.written
-    )
-    with engine.connect() as writer:  # another writer holds SQLite's lock
+    assert calls == [(True, True)]
+    calls.clear()
+    with engine.connect() as writer:  # another writer holds SQLite's lock for a while
         writer.exec_driver_sql("BEGIN IMMEDIATE")
-        assert activities.write_projection_at_once(projection(2, TaskStatus.done)) is None
+        pending = asyncio.create_task(activities.in_process(write, projection(2, TaskStatus.done)))
+        await asyncio.sleep(0.3)
+        assert not pending.done(), "waits for the lock, in a thread"
         writer.exec_driver_sql("ROLLBACK")
-    assert activities.write_projection(projection(2, TaskStatus.done)) is Projected.written
+    assert await pending is Projected.written
+    assert calls == [(True, True), (False, False)]
     with Session(engine) as session:
         assert session.exec(select(TaskRow)).one().status is TaskStatus.done

@@ -1,13 +1,11 @@
 """``carry_out_wake`` on its own (the workflow's side is in test_trajectory_server_work.py): each
 message is sent, a failure is reported by index instead of failing the others, a projection that
-cannot be written fails the activity so that the whole wake runs again, one of changes that the
-read model cannot take asks for the whole one, and a projection is written at once where it can
-be (SQLite, not busy), else in a thread."""
+cannot be written fails the activity so that the whole wake runs again, and one of changes that
+the read model cannot take asks for the whole one."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -58,8 +56,6 @@ class World:
         self.projected: list[int] = []
         self.database_away = False
         self.answer = Projected.written
-        self.at_once: Projected | None = None  # None: the database is not one to write at once
-        self.threads: list[str] = []
 
     async def send(self, request: NotifyRequest) -> NotifyResult:
         await asyncio.sleep(0)
@@ -69,22 +65,14 @@ class World:
         self.sent.append(request.recipient.id)
         return NotifyResult(outcome=NotifyOutcome.sent)
 
-    def project(self, p: Projection) -> Projected:
+    async def project(self, p: Projection) -> Projected:
         if self.database_away:
             raise ConnectionError("database unreachable")
         self.projected.append(p.version)
-        self.threads.append(threading.current_thread().name)
         return self.answer
 
-    def project_at_once(self, p: Projection) -> Projected | None:
-        if self.at_once is None:
-            return None
-        self.projected.append(p.version)
-        self.threads.append(threading.current_thread().name)
-        return self.at_once
-
     async def wake(self, work: WakeWork) -> WakeDone:
-        activities = WakeActivities(self.send, self.project, self.project_at_once)
+        activities = WakeActivities(self.send, self.project)
         result: WakeDone = await ActivityEnvironment().run(activities.carry_out_wake, work)
         return result
 
@@ -137,16 +125,3 @@ async def test_changes_the_read_model_cannot_take_ask_for_the_whole_projection()
     assert done == WakeDone(reproject=True) and world.sent == ["pro_1"]
     world.answer = Projected.ignored  # a later version is there already: nothing to do
     assert await world.wake(WakeWork(projection=projection())) == WakeDone()
-
-
-async def test_a_projection_is_written_at_once_where_it_can_be_else_in_a_thread() -> None:
-    world = World()
-    world.at_once = Projected.written
-    await world.wake(WakeWork(projection=projection()))
-    assert world.threads == [threading.main_thread().name], "on the event loop, no thread"
-    world.at_once, world.threads = None, []  # PostgreSQL, or SQLite busy
-    await world.wake(WakeWork(projection=projection()))
-    assert world.threads and world.threads[0] != threading.main_thread().name
-    assert world.projected == [3, 3], "written once each time"
-    world.at_once = Projected.behind
-    assert await world.wake(WakeWork(projection=projection())) == WakeDone(reproject=True)
