@@ -261,7 +261,9 @@ class Effects:
             consent_pending="consent_pending" in shown.flags,
             waakvlam=state.waakvlam,
             safety_net=state.in_safety_net,
-            consents=state.consents,
+            # A copy: an update may change the state's consents before this is encoded, or while
+            # the wake's activity runs, and Written compares the next projection with this one.
+            consents=state.consents.model_copy(),
             tasks=[
                 ProjectedTask(
                     key=t.key,
@@ -293,8 +295,7 @@ class Written:
     @classmethod
     def of(cls, projection: Projection) -> Written:
         tasks = {task.key: task for task in projection.tasks}
-        # A copy: the projection's consents are the state's own, which the next update changes.
-        return cls(projection.version, tasks, projection.consents.model_copy())
+        return cls(projection.version, tasks, projection.consents)
 
     def changes(self, whole: Projection) -> Projection:
         """``whole`` with only the tasks and consents that differ from these."""

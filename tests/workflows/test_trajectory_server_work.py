@@ -23,6 +23,7 @@ from config.domain import Phase, Role
 from notifications.requests import MessageKind
 from store.directory import PersonKind
 from store.trajectories import TaskRow, TaskStatus, Trajectory
+from store.youth import Consent, ConsentKind, ConsentStatus
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa
 from workflows import trajectory_releases
@@ -33,6 +34,7 @@ from workflows.trajectory_models import (
     CompleteTask,
     Consents,
     Projection,
+    RecordConsent,
     ResolveRecipient,
     TrajectoryInput,
 )
@@ -135,6 +137,35 @@ async def test_a_change_made_while_the_wake_sends_reaches_the_read_model(harness
     await first_run_done(h, handle)
     rows = {row.key: row.status for row in task_rows(h, handle)}
     assert rows["future_conversation"] is TaskStatus.done
+
+
+async def test_a_consent_given_while_the_wake_sends_reaches_the_read_model(
+    harness: Harness,
+) -> None:
+    """Release CHANGES_ONLY compares the next projection with the one the wake wrote: that one
+    must hold the consents as they were when it was made, not as an update left them while the
+    activity ran, or the consent would never be sent as a change."""
+    h = harness
+    h.outbox.gate = asyncio.Event()
+    handle = await h.enroll(leave_in_months=12)
+    for _ in range(500):
+        if h.outbox.attempts:
+            break
+        await asyncio.sleep(0.01)
+    assert h.outbox.attempts, "the wake is sending"
+    update = asyncio.create_task(
+        handle.execute_update(
+            TrajectoryWorkflow.record_consent,
+            RecordConsent(actor_id="pro_case_director", kind=ConsentKind.data_sharing, given=True),
+        )
+    )
+    await asyncio.sleep(12)  # past the workflow task's timeout, as above
+    h.outbox.gate.set()
+    await update
+    await first_run_done(h, handle)
+    with Session(h.engine) as session:
+        consents = {c.kind: c.status for c in session.exec(select(Consent))}
+    assert consents[ConsentKind.data_sharing] is ConsentStatus.given
 
 
 async def test_a_message_that_fails_in_the_wake_goes_out_on_its_own(harness: Harness) -> None:
