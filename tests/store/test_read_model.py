@@ -196,11 +196,16 @@ def changes_only(since: int, version: int, *tasks: ProjectedTask) -> Projection:
     )  # fmt: skip
 
 
-def test_changes_only_write_their_tasks_and_leave_the_others(engine: Engine) -> None:
+def seeded_and_projected(engine: Engine, version: int) -> None:
+    """The region, and a whole projection of ``version`` with one open task."""
     seed(engine)
     with Session(engine) as session:
-        assert project(session, projection(1, TaskStatus.open)) is Projected.written
+        assert project(session, projection(version, TaskStatus.open)) is Projected.written
         session.commit()
+
+
+def test_changes_only_write_their_tasks_and_leave_the_others(engine: Engine) -> None:
+    seeded_and_projected(engine, 1)
     meeting = projection(1, TaskStatus.open).tasks[0]
     new = meeting.model_copy(update={"key": "plan", "rule_id": "plan"})
     done = meeting.model_copy(update={"status": TaskStatus.done, "completed_by": "pro_x"})
@@ -224,10 +229,7 @@ def test_changes_only_write_their_tasks_and_leave_the_others(engine: Engine) -> 
 
 
 def test_changes_that_do_not_follow_the_stored_version_are_not_written(engine: Engine) -> None:
-    seed(engine)
-    with Session(engine) as session:
-        assert project(session, projection(4, TaskStatus.open)) is Projected.written
-        session.commit()
+    seeded_and_projected(engine, 4)
     done = projection(1, TaskStatus.done).tasks[0]
     with Session(engine) as session:
         assert project(session, changes_only(2, 5, done)) is Projected.behind

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -112,10 +113,11 @@ async def test_a_wake_sends_its_messages_and_projects_in_one_local_activity(
     assert task_rows(h, handle), "the projection is in the read model"
 
 
-async def test_a_change_made_while_the_wake_sends_reaches_the_read_model(harness: Harness) -> None:
-    """A person completes a task while the wake's messages are still going out: the wake's
-    projection is of the state before, and the completion is projected after it."""
-    h = harness
+async def update_while_the_wake_sends(
+    h: Harness, update: Callable[[WorkflowHandle[Any, Any]], Awaitable[object]]
+) -> WorkflowHandle[Any, Any]:
+    """Enroll, hold the first wake's messages, run ``update`` while they wait, then let them go
+    and the run settle."""
     h.outbox.gate = asyncio.Event()
     handle = await h.enroll(leave_in_months=12)
     for _ in range(500):
@@ -123,19 +125,27 @@ async def test_a_change_made_while_the_wake_sends_reaches_the_read_model(harness
             break
         await asyncio.sleep(0.01)
     assert h.outbox.attempts, "the wake is sending"
-    update = asyncio.create_task(
-        handle.execute_update(
-            TrajectoryWorkflow.complete_task,
-            CompleteTask(task_key="future_conversation", actor_id="pro_case_director"),
-        )
-    )
+    running = asyncio.create_task(update(handle))
     # Longer than the workflow task's timeout (10 s): the worker completes the task to keep it
     # alive and takes the update in the next one, while the wake's activity still runs.
     await asyncio.sleep(12)
     h.outbox.gate.set()
-    await update
+    await running
     await first_run_done(h, handle)
-    rows = {row.key: row.status for row in task_rows(h, handle)}
+    return handle
+
+
+async def test_a_change_made_while_the_wake_sends_reaches_the_read_model(harness: Harness) -> None:
+    """A person completes a task while the wake's messages are still going out: the wake's
+    projection is of the state before, and the completion is projected after it."""
+    handle = await update_while_the_wake_sends(
+        harness,
+        lambda handle: handle.execute_update(
+            TrajectoryWorkflow.complete_task,
+            CompleteTask(task_key="future_conversation", actor_id="pro_case_director"),
+        ),
+    )
+    rows = {row.key: row.status for row in task_rows(harness, handle)}
     assert rows["future_conversation"] is TaskStatus.done
 
 
@@ -145,25 +155,12 @@ async def test_a_consent_given_while_the_wake_sends_reaches_the_read_model(
     """Release CHANGES_ONLY compares the next projection with the one the wake wrote: that one
     must hold the consents as they were when it was made, not as an update left them while the
     activity ran, or the consent would never be sent as a change."""
-    h = harness
-    h.outbox.gate = asyncio.Event()
-    handle = await h.enroll(leave_in_months=12)
-    for _ in range(500):
-        if h.outbox.attempts:
-            break
-        await asyncio.sleep(0.01)
-    assert h.outbox.attempts, "the wake is sending"
-    update = asyncio.create_task(
-        handle.execute_update(
-            TrajectoryWorkflow.record_consent,
-            RecordConsent(actor_id="pro_case_director", kind=ConsentKind.data_sharing, given=True),
-        )
+    consent = RecordConsent(actor_id="pro_case_director", kind=ConsentKind.data_sharing, given=True)
+    await update_while_the_wake_sends(
+        harness,
+        lambda handle: handle.execute_update(TrajectoryWorkflow.record_consent, consent),
     )
-    await asyncio.sleep(12)  # past the workflow task's timeout, as above
-    h.outbox.gate.set()
-    await update
-    await first_run_done(h, handle)
-    with Session(h.engine) as session:
+    with Session(harness.engine) as session:
         consents = {c.kind: c.status for c in session.exec(select(Consent))}
     assert consents[ConsentKind.data_sharing] is ConsentStatus.given
 
