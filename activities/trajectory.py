@@ -2,54 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, Executable, Insert, Row, bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from temporalio import activity
 
 from config.domain import Role
 from notifications.requests import Recipient
-from store.db import make_engine
+from store.db import Database
 from store.directory import PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, Guardian, TrustedPerson
 from workflows.recipients import known_recipients, professional
 from workflows.trajectory_models import ProjectedTask, Projection, ResolveRecipient
 
-# On SQLite an activity's statements are first tried on the worker's event loop, waiting at most
-# this long for another writer's lock; a busy database sends them to a thread with the full timeout.
-AT_ONCE_WAIT = 0.01
-T = TypeVar("T")
-R = TypeVar("R")
-
 
 class TrajectoryActivities:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        # SQLite is a library in this process: a projection or a role lookup is a few statements
-        # on a local file, well under a millisecond each. In a thread, each statement gives up the
-        # interpreter lock and waits to get it back from a busy event loop (ad hoc, the simulation
-        # at 300: 27 ms a projection in a thread, 2.7 ms on the loop). A second engine on the same
-        # file waits only briefly for a lock, so another writer never holds up the loop.
-        self.at_once_engine = (
-            make_engine(engine.url.render_as_string(hide_password=False), busy_timeout=AT_ONCE_WAIT)
-            if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
-            else None
-        )
+    def __init__(self, database: Database) -> None:
+        # On SQLite, the lookups and projections run on the worker's event loop (Database.run).
+        self.database = database
 
     @activity.defn(name="resolve_recipients")
     async def resolve_recipients(self, request: ResolveRecipient) -> list[Recipient]:
         """The people who hold ``role`` for this trajectory now (the directory decides, so a
         reassignment is honoured by the next message)."""
-        return await self.in_process(_resolve, request)
+        return await self.database.run(_resolve, request)
 
     @activity.defn(name="project_trajectory")
     async def project_trajectory(self, projection: Projection) -> bool:
@@ -57,24 +40,7 @@ class TrajectoryActivities:
         return await self.write_projection(projection) is Projected.written
 
     async def write_projection(self, projection: Projection) -> Projected:
-        return await self.in_process(_write, projection)
-
-    async def in_process(self, work: Callable[[Engine, T], R], argument: T) -> R:
-        """``work(engine, argument)`` on the event loop where the database is SQLite and free
-        within :data:`AT_ONCE_WAIT`; else in a thread, with the engine's own timeout."""
-        if self.at_once_engine is not None:
-            try:
-                return work(self.at_once_engine, argument)
-            except OperationalError as error:
-                if not _busy(error):
-                    raise
-        return await asyncio.to_thread(work, self.engine, argument)
-
-
-def _busy(error: OperationalError) -> bool:
-    """SQLite's answer when another connection holds the lock past the busy timeout."""
-    message = str(error.orig)
-    return "locked" in message or "busy" in message
+        return await self.database.run(_write, projection)
 
 
 def _resolve(engine: Engine, request: ResolveRecipient) -> list[Recipient]:

@@ -11,7 +11,7 @@ only (release CHANGES_ONLY) that does not follow the read model's version is not
 answer asks the workflow for the whole one (``reproject``).
 
 On SQLite the projection is written on the event loop when the database is free (see
-``TrajectoryActivities.in_process``), else in a thread.
+``store.db.Database``), else in a thread.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from activities.notify import NotificationActivities
 from config.settings import Settings
 from notifications.requests import MessageKind, NotifyRequest, Recipient
 from notifications.wiring import build_notifications
-from store.db import make_engine, migrate
+from store.db import Database, make_engine, migrate
 from store.directory import PersonKind
 from tests.fakes.sms_gateway import SmsGateway
 from tests.fakes.smtp import running_smtp
@@ -86,7 +86,7 @@ async def main(calls: int) -> None:
     )
     try:
         async with httpx.AsyncClient(timeout=10) as http:
-            services = build_notifications(settings, engine, http, None)
+            services = build_notifications(settings, Database.of(engine), http, None)
             baseline: list[float] = []
             for n in range(calls):
                 request = NotifyRequest(

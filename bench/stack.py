@@ -21,7 +21,7 @@ from bench.common import bench_settings
 from config.domain import Role, SchoolType
 from config.settings import DEFAULT_TIMELINE, Settings
 from config.timeline import Timeline, load_timeline
-from store.db import make_engine, migrate
+from store.db import Database, make_engine, migrate
 from tests.factories import Region, build_region
 from tests.fakes.smtp import free_port
 from waakvlam.devserver import DevServer
@@ -36,6 +36,7 @@ class Embedded:
     server: DevServer
     client: Client
     engine: Engine
+    database: Database
     region: Region
     timeline: Timeline
 
@@ -67,7 +68,7 @@ class Embedded:
         async def one(n: int) -> None:
             async with gate:
                 result = await enroll(
-                    engine=self.engine, client=self.client, timeline=self.timeline,
+                    database=self.database, client=self.client, timeline=self.timeline,
                     request=self.request(n, leave_in_months),
                     task_queue=task_queue or self.settings.temporal_task_queue,
                     today=self.today,
@@ -89,14 +90,16 @@ async def embedded(
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     region = region_builder(engine)
+    database = Database.of(engine)
     server = DevServer(settings)
     await server.start()
     try:
         client = await connect_ready(settings)
-        yield Embedded(settings, server, client, engine, region, load_timeline(DEFAULT_TIMELINE))
+        timeline = load_timeline(DEFAULT_TIMELINE)
+        yield Embedded(settings, server, client, engine, database, region, timeline)
     finally:
         server.stop()
-        engine.dispose()
+        database.dispose()
 
 
 def rss_mib(pid: int | None = None) -> float:

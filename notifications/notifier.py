@@ -13,7 +13,6 @@ report (which carries the reference) or, after a few checks, marked failed with
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from html import escape
 
@@ -41,6 +40,7 @@ from notifications.failover import fail_over, result_of
 from notifications.recipients import consent_block, find_addressee
 from notifications.requests import NotifyOutcome, NotifyRequest, NotifyResult
 from notifications.timing import SendPolicy, choose_address, decide, is_urgent, wants_digest
+from store.db import Database
 from store.directory import Channel
 from store.outbox import OutboxMessage, OutboxStatus
 
@@ -58,14 +58,15 @@ class Notifier:
     def __init__(
         self,
         *,
-        engine: Engine,
+        database: Database,
         settings: Settings,
         composer: Composer,
         email: EmailChannel,
         sms: SmsChannel,
         policy: SendPolicy | None = None,
     ) -> None:
-        self.engine = engine
+        self.database = database
+        self.engine = database.engine
         self.settings = settings
         self.composer = composer
         self.email = email
@@ -75,14 +76,14 @@ class Notifier:
 
     # -- planning ---------------------------------------------------------------------------
     async def notify(self, request: NotifyRequest, now: datetime) -> NotifyResult:
-        planned = await asyncio.to_thread(self._plan, request, now)
+        planned = await self.database.run(self._plan, request, now)
         if isinstance(planned, NotifyResult):
             return planned
         return await self.deliver(planned, now)
 
-    def _plan(self, request: NotifyRequest, now: datetime) -> NotifyResult | int:
+    def _plan(self, engine: Engine, request: NotifyRequest, now: datetime) -> NotifyResult | int:
         base = request.idempotency_key
-        with Session(self.engine) as session:
+        with Session(engine) as session:
             if outbox.has_rows(session, base):
                 return self._resume(outbox.rows_for(session, base))
             try:
@@ -150,7 +151,7 @@ class Notifier:
     async def deliver(
         self, row_id: int, now: datetime, *, reschedule_on_temporary: bool = False
     ) -> NotifyResult:
-        row = await asyncio.to_thread(self._load, row_id)
+        row = await self.database.run(self._load, row_id)
         if row.status is not OutboxStatus.pending:
             return await self._taken(row, now)
         claim = _Claim(self, row_id)
@@ -158,13 +159,13 @@ class Notifier:
             try:
                 await claim()
             except ClaimTaken:
-                return await self._taken(await asyncio.to_thread(self._load, row_id), now)
-            if row.channel is Channel.sms and await asyncio.to_thread(self._opted_out, row.address):
+                return await self._taken(await self.database.run(self._load, row_id), now)
+            if row.channel is Channel.sms and await self.database.run(self._opted_out, row.address):
                 return await self._failed(row, "sms_opted_out", now, opted_out=True)
         try:
             receipt = await self._send(row, claim)
         except ClaimTaken:  # another attempt claimed it while we were connecting
-            return await self._taken(await asyncio.to_thread(self._load, row_id), now)
+            return await self._taken(await self.database.run(self._load, row_id), now)
         except TemporaryFailure as failure:
             later: datetime | None = None
             if reschedule_on_temporary:
@@ -172,22 +173,22 @@ class Notifier:
                     now.timestamp() + (failure.retry_after or 300), now.tzinfo
                 )
             status = OutboxStatus.scheduled if later else OutboxStatus.pending
-            await asyncio.to_thread(self._release, row_id, failure.code, status, later, claim.held)
+            await self.database.run(self._release, row_id, failure.code, status, later, claim.held)
             if later:
                 return NotifyResult(outcome=NotifyOutcome.scheduled, outbox_ids=[row_id])
             raise RetryLater(failure.code, failure.retry_after) from None
         except UnknownOutcome as unknown:
             if not await claim.hold():
-                return await self._taken(await asyncio.to_thread(self._load, row_id), now)
-            await asyncio.to_thread(self._note, row_id, unknown.code)
+                return await self._taken(await self.database.run(self._load, row_id), now)
+            await self.database.run(self._note, row_id, unknown.code)
             raise RetryLater(
                 unknown.code, self.policy.unknown_outcome_wait.total_seconds()
             ) from None
         except PermanentFailure as failure:
             if not await claim.hold():  # fail over only a row this attempt owns
-                return await self._taken(await asyncio.to_thread(self._load, row_id), now)
+                return await self._taken(await self.database.run(self._load, row_id), now)
             return await self._failed(row, failure.code, now)
-        await asyncio.to_thread(self._mark_sent, row_id, receipt, now)
+        await self.database.run(self._mark_sent, row_id, receipt, now)
         return NotifyResult(outcome=NotifyOutcome.sent, outbox_ids=[row_id])
 
     def _claims_late(self, row: OutboxMessage) -> bool:
@@ -197,7 +198,7 @@ class Notifier:
     async def _taken(self, row: OutboxMessage, now: datetime) -> NotifyResult:
         """The row is no longer ours to send: another attempt has it, or it was settled."""
         if row.status is OutboxStatus.sending:
-            return await asyncio.to_thread(self._unresolved, row, now)
+            return await self.database.run(self._unresolved, row, now)
         return result_of([row])
 
     async def _send(self, row: OutboxMessage, claim: BeforeData) -> Receipt:
@@ -217,65 +218,68 @@ class Notifier:
     async def _failed(
         self, row: OutboxMessage, code: str, now: datetime, *, opted_out: bool = False
     ) -> NotifyResult:
-        follow_up = await asyncio.to_thread(self._fail_and_fail_over, row, code, now, opted_out)
+        follow_up = await self.database.in_thread(
+            self._fail_and_fail_over, row, code, now, opted_out
+        )
         if isinstance(follow_up, NotifyResult):
             return follow_up
         result = await self.deliver(follow_up, now)
         assert row.id is not None
         return result.model_copy(update={"outbox_ids": [row.id, *result.outbox_ids]})
 
-    # -- database steps (run in a thread) ----------------------------------------------------
-    def _claim(self, row_id: int) -> bool:
-        with Session(self.engine) as session:
+    # -- database steps (through Database: on the event loop or in a thread) --------------
+    def _claim(self, engine: Engine, row_id: int) -> bool:
+        with Session(engine) as session:
             return outbox.claim(session, row_id)
 
-    def _load(self, row_id: int) -> OutboxMessage:
-        with Session(self.engine, expire_on_commit=False) as session:
+    def _load(self, engine: Engine, row_id: int) -> OutboxMessage:
+        with Session(engine, expire_on_commit=False) as session:
             row = session.get(OutboxMessage, row_id, populate_existing=True)
             assert row is not None
             return row
 
     def _release(
         self,
+        engine: Engine,
         row_id: int,
         code: str,
         status: OutboxStatus,
         not_before: datetime | None,
         claimed: bool,
     ) -> None:
-        with Session(self.engine) as session:
+        with Session(engine) as session:
             outbox.release(
                 session, row_id, code, status=status, not_before=not_before, claimed=claimed
             )
 
-    def _note(self, row_id: int, code: str) -> None:
-        with Session(self.engine) as session:
+    def _note(self, engine: Engine, row_id: int, code: str) -> None:
+        with Session(engine) as session:
             outbox.note_unresolved(session, row_id, code)
 
-    def _mark_sent(self, row_id: int, receipt: Receipt, now: datetime) -> None:
-        with Session(self.engine) as session:
+    def _mark_sent(self, engine: Engine, row_id: int, receipt: Receipt, now: datetime) -> None:
+        with Session(engine) as session:
             outbox.mark_sent(session, row_id, receipt, now)
 
-    def _unresolved(self, row: OutboxMessage, now: datetime) -> NotifyResult:
+    def _unresolved(self, engine: Engine, row: OutboxMessage, now: datetime) -> NotifyResult:
         """A row left in ``sending`` (a crash or a timeout after the request went out)."""
         assert row.id is not None
         if row.attempts >= self.policy.unknown_outcome_checks:
-            with Session(self.engine) as session:
+            with Session(engine) as session:
                 outbox.mark_failed(session, row, "outcome_unknown", now)
             return NotifyResult(
                 outcome=NotifyOutcome.failed, outbox_ids=[row.id], reason="outcome_unknown"
             )
-        self._note(row.id, "outcome_unknown")
+        self._note(engine, row.id, "outcome_unknown")
         raise RetryLater("outcome_unknown", self.policy.unknown_outcome_wait.total_seconds())
 
     def _fail_and_fail_over(
-        self, row: OutboxMessage, code: str, now: datetime, opted_out: bool
+        self, engine: Engine, row: OutboxMessage, code: str, now: datetime, opted_out: bool
     ) -> NotifyResult | int:
-        with Session(self.engine) as session:
+        with Session(engine) as session:
             return fail_over(session, row, code, now, opted_out=opted_out)
 
-    def _opted_out(self, address: str) -> bool:
-        with Session(self.engine) as session:
+    def _opted_out(self, engine: Engine, address: str) -> bool:
+        with Session(engine) as session:
             return outbox.sms_opted_out(session, address)
 
 
@@ -300,5 +304,5 @@ class _Claim:
     async def hold(self) -> bool:
         """Claim the row unless this attempt already holds it; False when another has it."""
         if not self.held:
-            self.held = await asyncio.to_thread(self.notifier._claim, self.row_id)
+            self.held = await self.notifier.database.run(self.notifier._claim, self.row_id)
         return self.held

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine
 
 from config.settings import EmailProvider, Settings, SmsProvider
 from config.timeline import Timeline
@@ -22,6 +21,7 @@ from notifications.sms_cm import CmSms
 from notifications.sms_twilio import TwilioSms
 from notifications.templates import MessageTemplates
 from notifications.timing import SendPolicy
+from store.db import Database
 
 
 @dataclass
@@ -64,7 +64,7 @@ def build_email(settings: Settings) -> EmailChannel:
 
 def build_notifications(
     settings: Settings,
-    engine: Engine,
+    database: Database,
     http: httpx.AsyncClient,
     timeline: Timeline | None,
     *,
@@ -76,7 +76,7 @@ def build_notifications(
     )
     email, sms = build_email(settings), build_sms(settings, http)
     notifier = Notifier(
-        engine=engine,
+        database=database,
         settings=settings,
         composer=Composer(settings, templates, timeline),
         email=email,
@@ -89,5 +89,5 @@ def build_notifications(
         sms=sms,
         notifier=notifier,
         digests=DigestSender(notifier, templates),
-        inbound=InboundRouter(engine),
+        inbound=InboundRouter(database.engine),
     )

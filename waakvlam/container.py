@@ -10,13 +10,13 @@ from sqlalchemy import Engine
 from config.settings import Settings
 from config.timeline import Timeline, load_timeline
 from notifications.wiring import NotificationServices, build_notifications
-from store.db import make_engine, migrate
+from store.db import Database, make_engine, migrate
 
 
 @dataclass
 class Container:
     settings: Settings
-    engine: Engine
+    database: Database
     timeline: Timeline
     http: httpx.AsyncClient
     notifications: NotificationServices
@@ -24,7 +24,11 @@ class Container:
     async def aclose(self) -> None:
         await self.notifications.aclose()
         await self.http.aclose()
-        self.engine.dispose()
+        self.database.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        return self.database.engine
 
 
 def build_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -39,12 +43,13 @@ def build_container(settings: Settings, *, run_migrations: bool = True) -> Conta
     engine = make_engine(settings.resolved_database_url)
     if run_migrations:
         migrate(engine)
+    database = Database.of(engine)
     timeline = load_timeline(settings.timeline_file)
     http = build_http_client(settings)
     return Container(
         settings=settings,
-        engine=engine,
+        database=database,
         timeline=timeline,
         http=http,
-        notifications=build_notifications(settings, engine, http, timeline),
+        notifications=build_notifications(settings, database, http, timeline),
     )

@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from config.domain import Destination, SchoolType, VsoProfile
 from config.timeline import Timeline
+from store.db import Database
 from store.meta import Meta
 from waakvlam.demo_directory import build_directory
 from waakvlam.enrollment import EnrollmentRequest, enroll, workflow_id
@@ -139,9 +140,10 @@ def _past_rule_ids(timeline: Timeline, leave: date, today: date) -> list[str]:
 
 
 async def seed_demo(
-    engine: Engine, client: Client, timeline: Timeline, task_queue: str, today: date
+    database: Database, client: Client, timeline: Timeline, task_queue: str, today: date
 ) -> int:
     """Seed the demo region unless it was seeded before; returns how many youth were enrolled."""
+    engine = database.engine
     if already_seeded(engine):
         return 0
     directory = build_directory(engine)
@@ -164,7 +166,7 @@ async def seed_demo(
             done_before_enrollment=done,
         )
         result = await enroll(
-            engine=engine,
+            database=database,
             client=client,
             timeline=timeline,
             request=request,

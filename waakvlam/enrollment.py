@@ -8,7 +8,6 @@ completes the job.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 from pydantic import BaseModel, Field
@@ -25,6 +24,7 @@ from temporalio.common import (
 from config.domain import SchoolType, VsoProfile
 from config.timeline import Timeline
 from store.base import column_values, new_id
+from store.db import Database
 from store.directory import Organisation, OrganisationKind, Professional
 from store.trajectories import Trajectory
 from store.youth import ConsentStatus, Youth
@@ -170,8 +170,8 @@ def _register(
 def _prepare(
     engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
 ) -> tuple[Trajectory, Enrollment, bool]:
-    """The database half of enrollment (checks, the youth and trajectory rows): blocking work, run
-    in a thread so the event loop (and a worker in the same process) goes on meanwhile."""
+    """The database half of enrollment (checks, the youth and trajectory rows): one transaction
+    and a read, safe to run again, so ``Database.run`` may retry it in a thread."""
     youth, trajectory, created = _register(engine, request, timeline, today)
     enrollment = Enrollment(
         trajectory_id=trajectory.id,
@@ -192,7 +192,7 @@ def _prepare(
 
 async def enroll(
     *,
-    engine: Engine,
+    database: Database,
     client: Client,
     timeline: Timeline,
     request: EnrollmentRequest,
@@ -200,9 +200,7 @@ async def enroll(
     today: date,
     max_history_events: int = 2000,
 ) -> EnrollmentResult:
-    trajectory, enrollment, created = await asyncio.to_thread(
-        _prepare, engine, request, timeline, today
-    )
+    trajectory, enrollment, created = await database.run(_prepare, request, timeline, today)
     await client.start_workflow(
         TrajectoryWorkflow.run,
         TrajectoryInput(

@@ -38,7 +38,7 @@ from activities.wake import trajectory_activities
 from config.domain import CheckinStatus, Destination, Role, SchoolType, TaskKind
 from config.timeline import Timeline
 from notifications.requests import NotifyOutcome, NotifyRequest, NotifyResult
-from store.db import make_engine, migrate
+from store.db import Database, make_engine, migrate
 from store.directory import Organisation, OrganisationKind, PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
 from store.youth import ConsentKind
@@ -229,7 +229,7 @@ class Cohort:
 
 
 async def enroll_cohort(
-    *, engine: Engine, client: Client, timeline: Timeline, size: int, start: date, seed: int,
+    *, database: Database, client: Client, timeline: Timeline, size: int, start: date, seed: int,
     behaviour: Behaviour, task_queue: str, concurrency: int = 8,
 ) -> Cohort:  # fmt: skip
     """Enroll the cohort through the product's enrollment, ``concurrency`` youth at a time (one
@@ -245,7 +245,7 @@ async def enroll_cohort(
         )
         async with gate:
             result = await enroll(
-                engine=engine, client=client, timeline=timeline, task_queue=task_queue,
+                database=database, client=client, timeline=timeline, task_queue=task_queue,
                 today=start,
                 request=EnrollmentRequest(
                     school_id=SCHOOL, school_ref=f"S{index:05d}", first_name="Sim",
@@ -398,7 +398,8 @@ async def simulate(
                 await env.get_current_time()) + timedelta(hours=6))  # fmt: skip
         queue = f"simulation-{seed}-{random.getrandbits(32):08x}"
         counter = MessageCounter(workload, roles, clock=env.get_current_time)
-        reads = TrajectoryActivities(engine)
+        database = Database.of(engine)
+        reads = TrajectoryActivities(database)
         # The product's worker tuning (waakvlam.worker): bounded workflow tasks, local activities
         # and activities, so activations and the read-model projections do not queue for the GIL.
         with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="activity") as pool:
@@ -408,7 +409,7 @@ async def simulate(
                 executor=pool,
             ):  # fmt: skip
                 cohort = await enroll_cohort(
-                    engine=engine, client=env.client, timeline=timeline, size=cohort_size,
+                    database=database, client=env.client, timeline=timeline, size=cohort_size,
                     start=start, seed=seed, behaviour=behaviour, task_queue=queue,
                 )  # fmt: skip
                 workload.workflow_ids = [f"trajectory-{t}" for t in cohort.trajectories]
@@ -417,7 +418,7 @@ async def simulate(
                 workload.days = await drive(env, engine, partners, cohort,
                                             step_days=step_days, max_days=max_days)  # fmt: skip
         _summarise(engine, workload)
-        engine.dispose()
+        database.dispose()
     workload.seconds = time.perf_counter() - began
     return workload
 

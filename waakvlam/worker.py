@@ -65,7 +65,7 @@ def activities(container: Container) -> Sequence[Callable[..., Any]]:
     notify = NotificationActivities(
         container.notifications.notifier, container.notifications.digests
     )
-    trajectory = TrajectoryActivities(container.engine)
+    trajectory = TrajectoryActivities(container.database)
     return [
         *trajectory_activities(trajectory, notify.send_notification),
         *EscalationActivities(container.engine).all(),

@@ -46,7 +46,7 @@ async def enroll_one(
         raise HTTPException(503, "enrollment is not connected to Temporal")
     container = context.container
     result = await enroll(
-        engine=container.engine,
+        database=container.database,
         client=context.client,
         timeline=container.timeline,
         request=request,

@@ -38,6 +38,7 @@ from config.settings import DEFAULT_TIMELINE, Settings
 from config.timeline import Timeline, load_timeline
 from notifications.timing import SendPolicy
 from notifications.wiring import NotificationServices, build_notifications
+from store.db import Database
 from store.directory import Channel, ContactMethod
 from store.outbox import OutboxMessage, OutboxStatus
 from tests.factories import Region, build_region
@@ -89,7 +90,7 @@ def notification_services(
     settings: Settings, engine: Engine, http: httpx.AsyncClient
 ) -> NotificationServices:
     return build_notifications(
-        settings, engine, http, load_timeline(DEFAULT_TIMELINE), policy=FAST_POLICY
+        settings, Database.of(engine), http, load_timeline(DEFAULT_TIMELINE), policy=FAST_POLICY
     )
 
 
@@ -98,7 +99,7 @@ def activities(
 ) -> Sequence[Callable[..., Any]]:
     """``waakvlam.worker.activities`` with the pinned clock (the retention activity left out)."""
     notify = NotificationActivities(services.notifier, services.digests, clock=clock)
-    trajectory = TrajectoryActivities(engine)
+    trajectory = TrajectoryActivities(services.notifier.database)
     return [*trajectory_activities(trajectory, notify.send_notification),
             *EscalationActivities(engine).all(), notify.send_daily_digests,
             notify.dispatch_scheduled]  # fmt: skip
@@ -122,9 +123,10 @@ async def enroll_late(
 ) -> list[str]:  # fmt: skip
     timeline = timeline or load_timeline(DEFAULT_TIMELINE)
     ids = []
+    database = Database.of(engine)
     for n in range(first, first + count):
         result = await enroll(
-            engine=engine, client=client, timeline=timeline, task_queue=task_queue, today=today,
+            database=database, client=client, timeline=timeline, task_queue=task_queue, today=today,
             request=EnrollmentRequest(
                 school_id=region.school_id, school_ref=f"F{n:05d}", first_name="Sam",
                 last_name="Fault", birth_date=add_months(today, -12 * 17 - 3),
@@ -133,6 +135,7 @@ async def enroll_late(
             ),
         )  # fmt: skip
         ids.append(f"trajectory-{result.trajectory_id}")
+    database.dispose()
     return ids
 
 

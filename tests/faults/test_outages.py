@@ -30,7 +30,7 @@ from config.settings import Settings
 from notifications.outbox import failed_messages
 from notifications.requests import MessageKind, NotifyRequest, NotifyResult, Recipient
 from store.audit import AuditEntry
-from store.db import make_engine, migrate
+from store.db import Database, make_engine, migrate
 from store.directory import Channel, PersonKind
 from store.outbox import OutboxStatus
 from tests.factories import Region
@@ -83,7 +83,7 @@ class World:
     region: Region
     smtp: FakeSmtp
     gateway: SmsGateway
-    worker_engine: Engine  # the worker's own connections (the database outage hits these)
+    worker_database: Database  # the worker's own connections (the database outage hits these)
     queue: str = "outages"
 
     async def enroll(self) -> list[str]:
@@ -92,6 +92,13 @@ class World:
             engine=self.engine, client=self.env.client, region=self.region,
             task_queue=self.queue, today=today, count=TRAJECTORIES,
         )  # fmt: skip
+
+    @property
+    def worker_engines(self) -> list[Engine]:
+        """Both of the worker's engines: the one its threads use and, on SQLite, the one its
+        event loop uses (``Database``)."""
+        database = self.worker_database
+        return [database.engine, *([database.at_once] if database.at_once else [])]
 
     async def minutes(self, count: int) -> None:
         for _ in range(count):
@@ -129,9 +136,12 @@ def world_of(
         configured = Settings(_env_file=None, **(settings.model_dump() | overrides))  # type: ignore[call-arg]
         async with httpx.AsyncClient(timeout=5) as http:
             services = notification_services(configured, worker_engine, http)
+            worker_database = services.notifier.database
+            assert worker_database.at_once is not None
+            engines.append(worker_database.at_once)
             with ThreadPoolExecutor(max_workers=16) as executor:
                 world = World(isolated_workflow_env, engine, region, smtp_server, sms_gateway,
-                              worker_engine)  # fmt: skip
+                              worker_database)  # fmt: skip
                 async with fault_worker(
                     world.env.client, world.queue, worker_engine, services, executor,
                     extra_workflows=[SendOne],
@@ -186,7 +196,8 @@ async def test_the_database_is_unreachable_for_a_while_and_nothing_is_lost_or_do
                 down["refused"] += 1
                 raise OperationalError("SELECT", {}, Exception("database unreachable"))
 
-        event.listen(world.worker_engine, "before_cursor_execute", unreachable)
+        for engine in world.worker_engines:
+            event.listen(engine, "before_cursor_execute", unreachable)
         await world.enroll()  # the enrollment rows were written before the outage
         await asyncio.sleep(4)  # local activities and the first sends fail and retry
         down["on"] = False

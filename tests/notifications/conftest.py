@@ -22,6 +22,7 @@ from config.timeline import load_timeline
 from notifications.requests import MessageKind, NotifyRequest, Recipient
 from notifications.timing import SendPolicy
 from notifications.wiring import NotificationServices, build_notifications
+from store.db import Database
 from store.directory import (
     Channel,
     ContactMethod,
@@ -251,7 +252,7 @@ async def world_factory(
         http = httpx.AsyncClient(timeout=httpx.Timeout(configured.http_timeout_seconds))
         clients.append(http)
         services = build_notifications(
-            configured, engine, http, load_timeline(DEFAULT_TIMELINE), policy=policy
+            configured, Database.of(engine), http, load_timeline(DEFAULT_TIMELINE), policy=policy
         )
         built.append(services)
         return World(engine, configured, services, mail_server, gateway)
@@ -276,7 +277,7 @@ async def web_client(world: World) -> AsyncIterator[httpx.AsyncClient]:
 
     container = Container(
         settings=world.settings,
-        engine=world.engine,
+        database=world.services.notifier.database,
         timeline=load_timeline(DEFAULT_TIMELINE),
         http=httpx.AsyncClient(),
         notifications=world.services,

@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from notifications.requests import MessageKind, NotifyOutcome
 from notifications.templates import MessageTemplates
+from store.db import Database
 from store.directory import PersonKind
 from store.outbox import OutboxStatus
 from tests.notifications.conftest import (
@@ -101,7 +102,7 @@ async def test_the_console_channel_writes_a_file_and_the_outbox_row(
     settings = configure(world.settings, email_provider="console", sms_provider="console")
     from notifications.wiring import build_notifications
 
-    services = build_notifications(settings, world.engine, None, None)  # type: ignore[arg-type]
+    services = build_notifications(settings, Database.of(world.engine), None, None)  # type: ignore[arg-type]
     result = await services.notifier.notify(request(to="pro_ben"), WORKDAY)
     assert result.outcome is NotifyOutcome.sent
     written = (settings.data_dir / "outbox-console.jsonl").read_text()
@@ -120,7 +121,7 @@ async def test_planning_a_message_does_not_read_its_new_row_back(world: World) -
 
     event.listen(world.engine, "before_cursor_execute", record)
     try:
-        planned = await asyncio.to_thread(world.services.notifier._plan, request(), WORKDAY)
+        planned = world.services.notifier._plan(world.engine, request(), WORKDAY)
     finally:
         event.remove(world.engine, "before_cursor_execute", record)
     assert isinstance(planned, int)
@@ -128,3 +129,33 @@ async def test_planning_a_message_does_not_read_its_new_row_back(world: World) -
         i for i, s in enumerate(statements) if s.startswith("insert into outboxmessage")
     )
     assert not [s for s in statements[inserted:] if s.startswith("select") and "outboxmessage" in s]
+
+
+async def test_on_a_sqlite_file_a_message_is_planned_claimed_and_recorded_on_the_event_loop(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite runs in this process: the notifier's database steps go to a thread only when
+    another writer holds the file (a thread's statements each wait for the interpreter lock)."""
+    notifier = world.services.notifier
+    threaded: list[str] = []  # the notifier's steps that ran in a thread
+    to_thread = asyncio.to_thread
+
+    async def spy(work: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if getattr(work, "__self__", None) is notifier:
+            threaded.append(work.__name__)
+        return await to_thread(work, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", spy)
+    assert notifier.database.at_once is not None
+    result = await notifier.notify(request(), WORKDAY)
+    assert result.outcome is NotifyOutcome.sent
+    assert threaded == []
+    with world.engine.connect() as writer:  # another writer holds SQLite's lock for a while
+        writer.exec_driver_sql("BEGIN IMMEDIATE")
+        pending = asyncio.create_task(notifier.notify(request(to="pro_ben"), WORKDAY))
+        await asyncio.sleep(0.3)
+        assert not pending.done() and threaded == ["_plan"], "waits in a thread"
+        writer.exec_driver_sql("ROLLBACK")
+    assert (await pending).outcome is NotifyOutcome.sent
+    assert threaded == ["_plan"]
+    assert {r.status for r in outbox_rows(world.engine)} == {OutboxStatus.sent}

@@ -4,6 +4,7 @@ development that page does not exist."""
 from __future__ import annotations
 
 from notifications.wiring import build_notifications
+from store.db import Database
 from tests.notifications.conftest import WORKDAY, World, configure, request, web_client
 
 
@@ -12,7 +13,7 @@ async def test_the_dev_outbox_page_shows_console_messages_escaped(world: World) 
         world.settings, environment="development", email_provider="console",
         region_name="Noord <Limburg>",
     )  # fmt: skip
-    services = build_notifications(settings, world.engine, world.gateway_http(), None)
+    services = build_notifications(settings, Database.of(world.engine), world.gateway_http(), None)
     await services.notifier.notify(request(to="pro_ben"), WORKDAY)
     dev = World(world.engine, settings, services, world.smtp, world.gateway)
     async with web_client(dev) as client:

@@ -35,6 +35,7 @@ from activities.notify import NotificationActivities
 from config.domain import Role
 from config.settings import Settings
 from notifications.wiring import NotificationServices, build_notifications
+from store.db import Database
 from store.directory import Channel, ContactMethod, PersonKind
 from store.escalations import audit_trail
 from store.oncall import Escalation
@@ -232,7 +233,7 @@ async def world(
     coordinator = region.holder(Role.network_coordinator)
     add_mobile(sqlite_engine, coordinator, "+31600000099")
     async with httpx.AsyncClient(timeout=10) as http:
-        services = build_notifications(settings, sqlite_engine, http, None)
+        services = build_notifications(settings, Database.of(sqlite_engine), http, None)
         replies = OncallSmsReplies(
             engine=sqlite_engine,
             client=workflow_env.client,

@@ -16,6 +16,7 @@ from config.domain import Role
 from config.settings import Settings
 from notifications.requests import MessageKind, NotifyOutcome, NotifyRequest, Recipient
 from notifications.wiring import NotificationServices, build_notifications
+from store.db import Database
 from store.directory import PersonKind
 from store.disclosure import NO_PARENT_CONSENT, NO_SHARING_CONSENT, may_see_youth
 from store.youth import Consent, ConsentKind, ConsentStatus
@@ -37,7 +38,7 @@ async def services(
     sqlite_engine: Engine, settings: Settings
 ) -> AsyncIterator[NotificationServices]:
     async with httpx.AsyncClient() as http:
-        yield build_notifications(settings, sqlite_engine, http, None)
+        yield build_notifications(settings, Database.of(sqlite_engine), http, None)
 
 
 def consent(engine: Engine, kind: ConsentKind, status: ConsentStatus) -> None:

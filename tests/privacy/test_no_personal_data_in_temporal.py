@@ -110,7 +110,8 @@ async def run(
 async def enroll_youth(run: Run, first: str, last: str, ref: str) -> tuple[str, str]:
     today = date.today()
     result = await enroll(
-        engine=run.container.engine, client=run.env.client, timeline=run.container.timeline,
+        database=run.container.database, client=run.env.client,
+        timeline=run.container.timeline,
         request=EnrollmentRequest(
             school_id="org_school", school_ref=ref, first_name=first, last_name=last,
             birth_date=add_months(today, -12 * 17), leave_date=add_months(today, 12),

@@ -88,7 +88,7 @@ async def test_the_cohort_is_enrolled_several_youth_at_a_time(
 
     monkeypatch.setattr(simulation, "enroll", enroll)
     cohort = await simulation.enroll_cohort(
-        engine=None, client=None, timeline=None, size=20, start=date(2027, 8, 2), seed=1,  # type: ignore[arg-type]
+        database=None, client=None, timeline=None, size=20, start=date(2027, 8, 2), seed=1,  # type: ignore[arg-type]
         behaviour=Behaviour(), task_queue="q", concurrency=4,
     )  # fmt: skip
     assert most == 4

@@ -10,8 +10,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities.trajectory import Projected, TrajectoryActivities, project, resolve
+from activities.trajectory import Projected, project, resolve
 from config.domain import Phase, Role, SchoolType, TaskKind
+from store.db import Database
 from store.directory import PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, ConsentStatus, Guardian, Youth
@@ -248,7 +249,8 @@ async def test_on_sqlite_the_read_model_is_written_on_the_event_loop_unless_busy
     writer holds the database past AT_ONCE_WAIT, in a thread that waits for it. PostgreSQL: in a
     thread."""
     seed(engine)
-    activities = TrajectoryActivities(engine)
+    database = Database.of(engine)
+    assert (database.at_once is not None) is (engine.dialect.name == "sqlite")
     calls: list[tuple[bool, bool]] = []  # (on the loop's thread, with the engine waiting briefly)
 
     def write(used: Engine, p: Projection) -> Projected:
@@ -258,15 +260,17 @@ async def test_on_sqlite_the_read_model_is_written_on_the_event_loop_unless_busy
             session.commit()
             return outcome
 
-    assert await activities.in_process(write, projection(1, TaskStatus.open)) is Projected.written
+    assert await database.run(write, projection(1, TaskStatus.open)) is Projected.written
     if engine.dialect.name != "sqlite":
         assert calls == [(False, False)]
         return
     assert calls == [(True, True)]
+    assert database.at_once is not None
+    assert database.at_once.url.database == engine.url.database
     calls.clear()
     with engine.connect() as writer:  # another writer holds SQLite's lock for a while
         writer.exec_driver_sql("BEGIN IMMEDIATE")
-        pending = asyncio.create_task(activities.in_process(write, projection(2, TaskStatus.done)))
+        pending = asyncio.create_task(database.run(write, projection(2, TaskStatus.done)))
         await asyncio.sleep(0.3)
         assert not pending.done(), "waits for the lock, in a thread"
         writer.exec_driver_sql("ROLLBACK")
@@ -274,3 +278,4 @@ async def test_on_sqlite_the_read_model_is_written_on_the_event_loop_unless_busy
     assert calls == [(True, True), (False, False)]
     with Session(engine) as session:
         assert session.exec(select(TaskRow)).one().status is TaskStatus.done
+    database.at_once.dispose()

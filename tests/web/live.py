@@ -50,7 +50,7 @@ class LiveWorld:
         self.counter += 1
         region = self.web.seed.region
         result = await enroll(
-            engine=self.web.engine,
+            database=self.web.container.database,
             client=self.env.client,
             timeline=self.web.container.timeline,
             request=EnrollmentRequest(
@@ -101,7 +101,7 @@ async def live_world(
     notify = NotificationActivities(
         container.notifications.notifier, container.notifications.digests
     )
-    projection = TrajectoryActivities(engine)
+    projection = TrajectoryActivities(container.database)
     with ThreadPoolExecutor(max_workers=4) as executor:
         async with Worker(
             env.client,

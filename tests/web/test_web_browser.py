@@ -100,7 +100,7 @@ async def test_sign_in_see_the_dashboard_and_complete_a_stalled_task(
         settings, web_engine, workflow_env.client, public_base_url=base,
         temporal_task_queue=task_queue,
     )  # fmt: skip
-    projection = TrajectoryActivities(web_engine)
+    projection = TrajectoryActivities(container.database)
     started: list[str] = []
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with Worker(
@@ -110,7 +110,7 @@ async def test_sign_in_see_the_dashboard_and_complete_a_stalled_task(
         ):  # fmt: skip
             today = local_date(await workflow_env.get_current_time())
             assert await seed_demo(
-                web_engine, workflow_env.client, container.timeline, task_queue, today
+                container.database, workflow_env.client, container.timeline, task_queue, today
             )
             started += [f"trajectory-{tid}" for tid in _trajectory_ids(web_engine)]
             try:

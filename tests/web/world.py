@@ -26,6 +26,7 @@ from config.timeline import load_timeline
 from notifications.channels import OutgoingEmail, Receipt
 from notifications.wiring import build_notifications
 from store import accounts
+from store.db import Database
 from store.directory import (
     Channel,
     ContactMethod,
@@ -249,8 +250,9 @@ def build_world(
     settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     http = httpx.AsyncClient()
     timeline = load_timeline(DEFAULT_TIMELINE)
-    notifications = build_notifications(settings, engine, http, timeline)
+    database = Database.of(engine)
+    notifications = build_notifications(settings, database, http, timeline)
     emails = CapturedEmails()
     notifications.email = emails
-    container = Container(settings, engine, timeline, http, notifications)
+    container = Container(settings, database, timeline, http, notifications)
     return create_app(container, client), container, emails

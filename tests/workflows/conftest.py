@@ -30,6 +30,7 @@ from config.domain import Role, SchoolType
 from config.settings import DEFAULT_TIMELINE
 from config.timeline import Timeline, load_timeline
 from notifications.requests import MessageKind, NotifyOutcome, NotifyRequest, NotifyResult
+from store.db import Database
 from tests.factories import Region, build_region
 from waakvlam.enrollment import EnrollmentRequest, enroll
 from workflows.dates import add_months, local_date, wake_moment
@@ -81,6 +82,7 @@ class Outbox:
 class Harness:
     env: WorkflowEnvironment
     engine: Engine
+    database: Database
     region: Region
     outbox: Outbox
     task_queue: str
@@ -142,7 +144,7 @@ class Harness:
             **extra,
         )
         result = await enroll(
-            engine=self.engine,
+            database=self.database,
             client=self.env.client,
             timeline=self.timeline,
             request=request,
@@ -162,7 +164,8 @@ async def running_harness(
     recording outbox; whatever is left running is terminated at the end."""
     region = build_region(engine)
     outbox = Outbox()
-    activities = TrajectoryActivities(engine)
+    database = Database.of(engine)
+    activities = TrajectoryActivities(database)
     with ThreadPoolExecutor(max_workers=4) as executor:
         async with Worker(
             env.client,
@@ -174,6 +177,7 @@ async def running_harness(
             harness = Harness(
                 env=env,
                 engine=engine,
+                database=database,
                 region=region,
                 outbox=outbox,
                 task_queue=task_queue,
@@ -183,6 +187,7 @@ async def running_harness(
                 yield harness
             finally:
                 await harness.stop_all()
+                database.dispose()
 
 
 @pytest.fixture

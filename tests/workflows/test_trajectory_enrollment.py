@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import Session, func, select
@@ -35,7 +38,7 @@ async def test_enrolling_twice_returns_the_existing_trajectory(harness: Harness)
     h = harness
     today = await h.today()
     args = {
-        "engine": h.engine,
+        "database": h.database,
         "client": h.env.client,
         "timeline": h.timeline,
         "task_queue": h.task_queue,
@@ -53,6 +56,45 @@ async def test_enrolling_twice_returns_the_existing_trajectory(harness: Harness)
     assert summary.trajectory_id == first.trajectory_id and summary.runs == 1
 
 
+async def test_on_a_sqlite_file_enrollment_writes_on_the_event_loop_unless_busy(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks and the two rows are written on the event loop (no thread whose statements
+    each wait for the interpreter lock); when another writer holds the file, in a thread that
+    waits for it, and nothing is lost."""
+    h = harness
+    today = await h.today()
+    threaded: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def spy(work: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        threaded.append(getattr(work, "__name__", ""))
+        return await to_thread(work, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", spy)
+    args: dict[str, Any] = {
+        "database": h.database,
+        "client": h.env.client,
+        "timeline": h.timeline,
+        "task_queue": h.task_queue,
+        "today": today,
+    }
+    first = await enroll(request=request(h, today, school_ref="P-1"), **args)
+    h.started.append(f"trajectory-{first.trajectory_id}")
+    assert "_prepare" not in threaded
+    with h.engine.connect() as writer:  # another writer holds SQLite's lock for a while
+        writer.exec_driver_sql("BEGIN IMMEDIATE")
+        pending = asyncio.create_task(enroll(request=request(h, today, school_ref="P-2"), **args))
+        await asyncio.sleep(0.3)
+        assert not pending.done() and "_prepare" in threaded, "waits in a thread"
+        writer.exec_driver_sql("ROLLBACK")
+    second = await pending
+    h.started.append(f"trajectory-{second.trajectory_id}")
+    assert first.created and second.created
+    with Session(h.engine) as session:
+        assert session.exec(select(func.count()).select_from(Trajectory)).one() == 2
+
+
 async def test_bad_enrollments_list_every_problem_and_write_nothing(harness: Harness) -> None:
     h = harness
     today = await h.today()
@@ -67,7 +109,7 @@ async def test_bad_enrollments_list_every_problem_and_write_nothing(harness: Har
     )
     with pytest.raises(EnrollmentError) as caught:
         await enroll(
-            engine=h.engine,
+            database=h.database,
             client=h.env.client,
             timeline=h.timeline,
             request=bad,
@@ -84,7 +126,7 @@ async def test_bad_enrollments_list_every_problem_and_write_nothing(harness: Har
     too_old = request(h, today, birth_date=today - timedelta(days=28 * 366))
     with pytest.raises(EnrollmentError, match="between 12 and 26"):
         await enroll(
-            engine=h.engine,
+            database=h.database,
             client=h.env.client,
             timeline=h.timeline,
             request=too_old,

@@ -35,7 +35,7 @@ async def test_reminders_reach_the_outbox_and_visibility_finds_the_trajectory(
     today = date.today()
     async with build_worker(dev_env.client, container, task_queue=task_queue):
         result = await enroll(
-            engine=container.engine,
+            database=container.database,
             client=dev_env.client,
             timeline=container.timeline,
             request=EnrollmentRequest(

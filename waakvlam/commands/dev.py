@@ -51,7 +51,7 @@ async def serve(settings: Settings, *, demo: bool = True) -> None:
             seeded = 0
             if demo:
                 seeded = await seed_demo(
-                    container.engine,
+                    container.database,
                     client,
                     container.timeline,
                     settings.temporal_task_queue,

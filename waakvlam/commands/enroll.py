@@ -58,7 +58,7 @@ async def _enroll(settings: Settings, request: EnrollmentRequest) -> int:
     try:
         client = await connect_ready(settings, attempts=4)
         result = await enroll(
-            engine=container.engine,
+            database=container.database,
             client=client,
             timeline=container.timeline,
             request=request,
