@@ -9,6 +9,8 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes
 
+from notifications.requests import Recipient
+from store.directory import PersonKind
 from waakvlam.codec import (
     ENCODING,
     KEY_ID,
@@ -101,3 +103,18 @@ async def test_the_data_converter_encrypts_pydantic_models_and_failures() -> Non
     assert {p.metadata[KEY_ID] for p in encoded} == {b"k2"}
     assert all(b"exit_conversation" not in p.data for p in encoded)
     assert await converter.decode(encoded, [CompleteTask, date]) == [action, date(2027, 3, 9)]
+
+
+async def test_every_data_converter_shares_one_payload_converter_and_its_type_adapters() -> None:
+    """The worker builds two data converters per workflow activation; each used to bring an
+    empty cache of pydantic type adapters, built again for every activation's payloads."""
+    first, again = data_converter(K1), dataclasses.replace(data_converter(K1))
+    shared = first.payload_converter._inner_payload_converter  # type: ignore[attr-defined]
+    assert again.payload_converter._inner_payload_converter is shared  # type: ignore[attr-defined]
+    plain_json = shared.converters[b"json/plain"]
+    recipients = [Recipient(kind=PersonKind.professional, id="pro_1")]
+    before = plain_json._type_adapter.cache_info().misses
+    for converter in (first, again, first, again):
+        encoded = await converter.encode([recipients])
+        assert await converter.decode(encoded, [list[Recipient]]) == [recipients]
+    assert plain_json._type_adapter.cache_info().misses - before <= 1, "built once at most"
