@@ -42,10 +42,11 @@ def base_of(key: str) -> str:
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 # Built once (building a statement costs more than running it on SQLite): whether a request has
-# any row yet. Most plannings find none and load no row.
+# any row yet. Most plannings find none and load no row. One parameter per channel, not an
+# expanding list, so the compiled statement is reused as it is.
 ANY_ROW = (
     sa_select(OUTBOX.c.id)
-    .where(OUTBOX.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+    .where(OUTBOX.c.idempotency_key.in_([bindparam(f"key_{c.value}") for c in Channel]))
     .limit(1)
 )
 ADD_ROW = insert(OUTBOX).returning(OUTBOX.c.id)
@@ -66,7 +67,8 @@ def keys_of(base: str) -> list[str]:
 
 
 def has_rows(session: Session, base: str) -> bool:
-    return session.execute(ANY_ROW, {"keys": keys_of(base)}).first() is not None
+    keys = {f"key_{c.value}": row_key(base, c) for c in Channel}
+    return session.execute(ANY_ROW, keys).first() is not None
 
 
 def rows_for(session: Session, base: str) -> list[OutboxMessage]:

@@ -19,8 +19,11 @@ DESIGN.md section 7, by age on the day of the message or page view:
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Protocol
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from store.directory import PersonKind
 from store.trajectories import TaskRow, Trajectory
@@ -33,21 +36,63 @@ NO_SHARING_CONSENT = "no_data_sharing_consent"
 YOUTH_UNKNOWN = "youth_unknown"
 DENIED = (ConsentStatus.refused, ConsentStatus.expired)
 
+YOUTH = Youth.__table__  # type: ignore[attr-defined]
+GUARDIAN = Guardian.__table__  # type: ignore[attr-defined]
+TRAJECTORY = Trajectory.__table__  # type: ignore[attr-defined]
+TASK = TaskRow.__table__  # type: ignore[attr-defined]
+CONSENT = Consent.__table__  # type: ignore[attr-defined]
+# Built once, plain rows of the few columns the rule reads: every message to a professional asks
+# it, and whole ORM objects (or a statement built per call) cost more than the queries on SQLite.
+YOUTH_FACTS = sa_select(YOUTH.c.id, YOUTH.c.birth_date, YOUTH.c.purged_at).where(
+    YOUTH.c.id == bindparam("youth_id")
+)
+GUARDIANS_YOUTH = sa_select(GUARDIAN.c.youth_id).where(GUARDIAN.c.id == bindparam("person_id"))
+CASE_TEAM = sa_select(
+    TRAJECTORY.c.id, TRAJECTORY.c.case_director_id, TRAJECTORY.c.next_contact_id
+).where(TRAJECTORY.c.youth_id == bindparam("youth_id"))
+OWNS_A_TASK = (
+    sa_select(TASK.c.id)
+    .where(TASK.c.trajectory_id == bindparam("trajectory_id"))
+    .where(TASK.c.owner_id == bindparam("professional_id"))
+    .limit(1)
+)
+LATEST_CONSENT = (
+    sa_select(CONSENT.c.status)
+    .where(CONSENT.c.youth_id == bindparam("youth_id"), CONSENT.c.kind == bindparam("kind"))
+    .order_by(CONSENT.c.id.desc())
+    .limit(1)
+)
+YOUTH_OF_TRAJECTORY = sa_select(TRAJECTORY.c.youth_id).where(
+    TRAJECTORY.c.id == bindparam("trajectory_id")
+)
+
+
+class _YouthFacts(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def birth_date(self) -> date: ...
+
+
+class _CaseTeam(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def case_director_id(self) -> str | None: ...
+    @property
+    def next_contact_id(self) -> str | None: ...
+
 
 def age_on(birth_date: date, day: date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 def _status(session: Session, youth_id: str, kind: ConsentKind) -> ConsentStatus | None:
-    row = session.exec(
-        select(Consent)
-        .where(Consent.youth_id == youth_id, Consent.kind == kind)
-        .order_by(col(Consent.id).desc())
-    ).first()
-    return row.status if row else None
+    status: Any = session.execute(LATEST_CONSENT, {"youth_id": youth_id, "kind": kind}).scalar()
+    return ConsentStatus(status) if status is not None else None
 
 
-def sharing_status(session: Session, youth: Youth, today: date) -> ConsentStatus | None:
+def sharing_status(session: Session, youth: _YouthFacts, today: date) -> ConsentStatus | None:
     """The consent that governs sharing with partners today (see the module docstring)."""
     representative = _status(session, youth.id, ConsentKind.legal_representative)
     if age_on(youth.birth_date, today) < OWN_CONSENT_AGE:
@@ -58,13 +103,11 @@ def sharing_status(session: Session, youth: Youth, today: date) -> ConsentStatus
     return own
 
 
-def in_case_team(session: Session, trajectory: Trajectory, professional_id: str) -> bool:
+def in_case_team(session: Session, trajectory: _CaseTeam, professional_id: str) -> bool:
     if professional_id in (trajectory.case_director_id, trajectory.next_contact_id):
         return True
-    owns = session.exec(
-        select(TaskRow.id).where(
-            TaskRow.trajectory_id == trajectory.id, TaskRow.owner_id == professional_id
-        )
+    owns = session.execute(
+        OWNS_A_TASK, {"trajectory_id": trajectory.id, "professional_id": professional_id}
     ).first()
     return owns is not None
 
@@ -78,12 +121,12 @@ def disclosure_block(
     today: date,
 ) -> str | None:
     """Why ``person_id`` may not be told about ``youth_id`` today, or None when they may."""
-    youth = session.get(Youth, youth_id)
+    youth = session.execute(YOUTH_FACTS, {"youth_id": youth_id}).first()
     if youth is None or youth.purged_at is not None:
         return YOUTH_UNKNOWN
     if person_kind is PersonKind.guardian:
-        guardian = session.get(Guardian, person_id)
-        if guardian is None or guardian.youth_id != youth_id:
+        guardians_youth = session.execute(GUARDIANS_YOUTH, {"person_id": person_id}).scalar()
+        if guardians_youth != youth_id:
             return YOUTH_UNKNOWN
         if age_on(youth.birth_date, today) < ADULT_AGE:
             return None
@@ -91,7 +134,7 @@ def disclosure_block(
         return None if given else NO_PARENT_CONSENT
     if person_kind is not PersonKind.professional:
         return None
-    trajectory = session.exec(select(Trajectory).where(Trajectory.youth_id == youth_id)).first()
+    trajectory = session.execute(CASE_TEAM, {"youth_id": youth_id}).first()
     if trajectory is not None and in_case_team(session, trajectory, person_id):
         return None
     return NO_SHARING_CONSENT if sharing_status(session, youth, today) in DENIED else None
@@ -100,8 +143,10 @@ def disclosure_block(
 def youth_of_trajectory(session: Session, trajectory_id: str | None) -> str | None:
     if not trajectory_id:
         return None
-    trajectory = session.get(Trajectory, trajectory_id)
-    return trajectory.youth_id if trajectory else None
+    youth_id: str | None = session.execute(
+        YOUTH_OF_TRAJECTORY, {"trajectory_id": trajectory_id}
+    ).scalar()
+    return youth_id
 
 
 def may_see_youth(session: Session, professional_id: str, youth_id: str, today: date) -> bool:
