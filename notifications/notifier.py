@@ -40,6 +40,7 @@ from notifications.failover import fail_over, result_of
 from notifications.recipients import consent_block, find_addressee
 from notifications.requests import NotifyOutcome, NotifyRequest, NotifyResult
 from notifications.timing import SendPolicy, choose_address, decide, is_urgent, wants_digest
+from store.base import new_row
 from store.db import Database
 from store.directory import Channel
 from store.outbox import OutboxMessage, OutboxStatus
@@ -122,7 +123,8 @@ class Notifier:
         )  # fmt: skip
         rendered = self.composer.compose(session, request, addressee, now)
         is_sms = address.channel is Channel.sms
-        row = OutboxMessage(
+        row = new_row(
+            OutboxMessage,
             idempotency_key=outbox.row_key(request.idempotency_key, address.channel),
             trajectory_id=request.trajectory_id,
             purpose=request.kind.value,

@@ -8,12 +8,14 @@ completes the job.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -23,7 +25,7 @@ from temporalio.common import (
 
 from config.domain import SchoolType, VsoProfile
 from config.timeline import Timeline
-from store.base import column_values, new_id
+from store.base import new_id, new_row
 from store.db import Database
 from store.directory import Organisation, OrganisationKind, Professional
 from store.trajectories import Trajectory
@@ -68,6 +70,7 @@ ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 PROFESSIONAL = Professional.__table__  # type: ignore[attr-defined]
 YOUTH = Youth.__table__  # type: ignore[attr-defined]
 TRAJECTORY = Trajectory.__table__  # type: ignore[attr-defined]
+ADD_YOUTH, ADD_TRAJECTORY = insert(YOUTH), insert(TRAJECTORY)
 
 
 def workflow_id(trajectory_id: str) -> str:
@@ -113,15 +116,14 @@ def check(
         raise EnrollmentError(problems)
 
 
-def _existing(engine: Engine, youth_id: str) -> tuple[Youth, Trajectory]:
-    with Session(engine, expire_on_commit=False) as session:
-        youth = session.get_one(Youth, youth_id)
-        trajectory = session.exec(select(Trajectory).where(Trajectory.youth_id == youth_id)).one()
-        return youth, trajectory
+Row = Mapping[Any, Any]  # a row's values by column name
 
 
-def _new(request: EnrollmentRequest, timeline: Timeline) -> tuple[Youth, Trajectory]:
-    youth = Youth(
+def _new(request: EnrollmentRequest, timeline: Timeline) -> tuple[Row, Row]:
+    """The new youth and trajectory rows, as plain values: building the models cost more than
+    the inserts."""
+    youth = new_row(
+        Youth,
         id=new_id("yth"),
         first_name=request.first_name,
         last_name=request.last_name,
@@ -132,9 +134,10 @@ def _new(request: EnrollmentRequest, timeline: Timeline) -> tuple[Youth, Traject
         vso_profile=request.vso_profile,
     )
     trajectory_id = new_id("trj")
-    trajectory = Trajectory(
+    trajectory = new_row(
+        Trajectory,
         id=trajectory_id,
-        youth_id=youth.id,
+        youth_id=youth["id"],
         workflow_id=workflow_id(trajectory_id),
         school_id=request.school_id,
         school_type=request.school_type,
@@ -148,7 +151,7 @@ def _new(request: EnrollmentRequest, timeline: Timeline) -> tuple[Youth, Traject
 
 def _register(
     engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
-) -> tuple[Youth, Trajectory, bool]:
+) -> tuple[Row, Row, bool]:
     """The checks, then the youth and trajectory rows in one transaction: plain statements, not
     the ORM's unit of work (a quarter of the enrollment's Python time before). Enrolling the
     same youth again returns what exists."""
@@ -161,33 +164,40 @@ def _register(
         ).scalar()
         if youth_id is None:
             youth, trajectory = _new(request, timeline)
-            connection.execute(insert(YOUTH), [column_values(youth, YOUTH)])
-            connection.execute(insert(TRAJECTORY), [column_values(trajectory, TRAJECTORY)])
+            connection.execute(ADD_YOUTH, youth)
+            connection.execute(ADD_TRAJECTORY, trajectory)
             return youth, trajectory, True
-    return (*_existing(engine, youth_id), False)
+        youth = connection.execute(YOUTH.select().where(YOUTH.c.id == youth_id)).mappings().one()
+        trajectory = (
+            connection.execute(TRAJECTORY.select().where(TRAJECTORY.c.youth_id == youth_id))
+            .mappings()
+            .one()
+        )
+        return youth, trajectory, False
 
 
 def _prepare(
     engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
-) -> tuple[Trajectory, Enrollment, bool]:
-    """The database half of enrollment (checks, the youth and trajectory rows): one transaction
-    and a read, safe to run again, so ``Database.run`` may retry it in a thread."""
+) -> tuple[str, Enrollment, bool]:
+    """The database half of enrollment (checks, the youth and trajectory rows): one transaction,
+    safe to run again, so ``Database.run`` may retry it in a thread. Returns the workflow id, the
+    workflow's enrollment and whether the youth is new."""
     youth, trajectory, created = _register(engine, request, timeline, today)
     enrollment = Enrollment(
-        trajectory_id=trajectory.id,
-        youth_id=youth.id,
-        school_id=youth.school_id,
-        school_type=youth.school_type,
-        vso_profile=youth.vso_profile,
-        birth_date=youth.birth_date,
-        leave_date=trajectory.leave_date,
-        enrolled_on=today if created else trajectory.opened_at.date(),
-        case_director_id=trajectory.case_director_id,
+        trajectory_id=trajectory["id"],
+        youth_id=youth["id"],
+        school_id=youth["school_id"],
+        school_type=youth["school_type"],
+        vso_profile=youth["vso_profile"],
+        birth_date=youth["birth_date"],
+        leave_date=trajectory["leave_date"],
+        enrolled_on=today if created else trajectory["opened_at"].date(),
+        case_director_id=trajectory["case_director_id"],
         timeline=timeline,
         done_before_enrollment=request.done_before_enrollment,
         legal_representative_consent=request.legal_representative_consent,
     )
-    return trajectory, enrollment, created
+    return trajectory["workflow_id"], enrollment, created
 
 
 async def enroll(
@@ -200,13 +210,13 @@ async def enroll(
     today: date,
     max_history_events: int = 2000,
 ) -> EnrollmentResult:
-    trajectory, enrollment, created = await database.run(_prepare, request, timeline, today)
+    workflow, enrollment, created = await database.run(_prepare, request, timeline, today)
     await client.start_workflow(
         TrajectoryWorkflow.run,
         TrajectoryInput(
             enrollment=enrollment, max_history_events=max_history_events, release=releases.CURRENT
         ),
-        id=trajectory.workflow_id,
+        id=workflow,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=TypedSearchAttributes(
@@ -220,5 +230,5 @@ async def enroll(
         ),
     )
     return EnrollmentResult(
-        trajectory_id=trajectory.id, youth_id=enrollment.youth_id, created=created
+        trajectory_id=enrollment.trajectory_id, youth_id=enrollment.youth_id, created=created
     )
