@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 from temporalio.client import Client
@@ -70,7 +70,19 @@ ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 PROFESSIONAL = Professional.__table__  # type: ignore[attr-defined]
 YOUTH = Youth.__table__  # type: ignore[attr-defined]
 TRAJECTORY = Trajectory.__table__  # type: ignore[attr-defined]
+# Built once: building a statement costs more than running it on SQLite.
 ADD_YOUTH, ADD_TRAJECTORY = insert(YOUTH), insert(TRAJECTORY)
+FIND_SCHOOL = sa_select(ORGANISATION.c.kind, ORGANISATION.c.active).where(
+    ORGANISATION.c.id == bindparam("school_id")
+)
+FIND_PROFESSIONAL = sa_select(PROFESSIONAL.c.id).where(
+    PROFESSIONAL.c.id == bindparam("professional_id")
+)
+FIND_YOUTH = sa_select(YOUTH.c.id).where(
+    YOUTH.c.school_id == bindparam("school_id"), YOUTH.c.school_ref == bindparam("school_ref")
+)
+YOUTH_ROW = YOUTH.select().where(YOUTH.c.id == bindparam("youth_id"))
+TRAJECTORY_ROW = TRAJECTORY.select().where(TRAJECTORY.c.youth_id == bindparam("youth_id"))
 
 
 def workflow_id(trajectory_id: str) -> str:
@@ -84,11 +96,7 @@ def check(
     session (the CSV preview) or a plain connection (enrollment itself): the lookups are plain
     rows either way."""
     problems: list[str] = []
-    school = db.execute(
-        sa_select(ORGANISATION.c.kind, ORGANISATION.c.active).where(
-            ORGANISATION.c.id == request.school_id
-        )
-    ).first()
+    school = db.execute(FIND_SCHOOL, {"school_id": request.school_id}).first()
     if school is None or school.kind is not OrganisationKind.school:
         problems.append(f"school_id: unknown school {request.school_id!r}")
     elif not school.active:
@@ -102,10 +110,7 @@ def check(
     if request.school_type is SchoolType.vso and request.vso_profile is None:
         problems.append("vso_profile: required for a VSO pupil")
     if request.case_director_id and (
-        db.execute(
-            sa_select(PROFESSIONAL.c.id).where(PROFESSIONAL.c.id == request.case_director_id)
-        ).first()
-        is None
+        db.execute(FIND_PROFESSIONAL, {"professional_id": request.case_director_id}).first() is None
     ):
         problems.append(f"case_director_id: unknown professional {request.case_director_id!r}")
     known = {rule.id for rule in timeline.task} | {"aftercare_checkin"}
@@ -158,21 +163,15 @@ def _register(
     with engine.begin() as connection:
         check(connection, request, timeline, today)
         youth_id = connection.execute(
-            sa_select(YOUTH.c.id).where(
-                YOUTH.c.school_id == request.school_id, YOUTH.c.school_ref == request.school_ref
-            )
+            FIND_YOUTH, {"school_id": request.school_id, "school_ref": request.school_ref}
         ).scalar()
         if youth_id is None:
             youth, trajectory = _new(request, timeline)
             connection.execute(ADD_YOUTH, youth)
             connection.execute(ADD_TRAJECTORY, trajectory)
             return youth, trajectory, True
-        youth = connection.execute(YOUTH.select().where(YOUTH.c.id == youth_id)).mappings().one()
-        trajectory = (
-            connection.execute(TRAJECTORY.select().where(TRAJECTORY.c.youth_id == youth_id))
-            .mappings()
-            .one()
-        )
+        youth = connection.execute(YOUTH_ROW, {"youth_id": youth_id}).mappings().one()
+        trajectory = connection.execute(TRAJECTORY_ROW, {"youth_id": youth_id}).mappings().one()
         return youth, trajectory, False
 
 
