@@ -53,6 +53,18 @@ FIND_PROFESSIONAL = sa_select(
     PROFESSIONAL.c.wants_daily_digest,
     PROFESSIONAL.c.active,
 ).where(PROFESSIONAL.c.id == bindparam("person_id"))
+YOUTH = Youth.__table__  # type: ignore[attr-defined]
+GUARDIAN = Guardian.__table__  # type: ignore[attr-defined]
+TRUSTED_PERSON = TrustedPerson.__table__  # type: ignore[attr-defined]
+FIND_YOUTH = sa_select(YOUTH.c.first_name, YOUTH.c.language, YOUTH.c.purged_at).where(
+    YOUTH.c.id == bindparam("person_id")
+)
+FIND_GUARDIAN = sa_select(GUARDIAN.c.first_name, GUARDIAN.c.language, GUARDIAN.c.youth_id).where(
+    GUARDIAN.c.id == bindparam("person_id")
+)
+FIND_TRUSTED_PERSON = sa_select(TRUSTED_PERSON.c.first_name, TRUSTED_PERSON.c.youth_id).where(
+    TRUSTED_PERSON.c.id == bindparam("person_id")
+)
 FIND_METHODS = (
     sa_select(
         CONTACT.c.id,
@@ -79,17 +91,17 @@ def find_addressee(session: Session, recipient: Recipient) -> Addressee | None:
             return None
         first_name, language, digest = pro.first_name, pro.language, pro.wants_daily_digest
     elif recipient.kind is PersonKind.youth:
-        youth = session.get(Youth, recipient.id)
+        youth = session.execute(FIND_YOUTH, {"person_id": recipient.id}).first()
         if youth is None or youth.purged_at is not None:
             return None
-        first_name, language, youth_id = youth.first_name, youth.language, youth.id
+        first_name, language, youth_id = youth.first_name, youth.language, recipient.id
     elif recipient.kind is PersonKind.guardian:
-        guardian = session.get(Guardian, recipient.id)
+        guardian = session.execute(FIND_GUARDIAN, {"person_id": recipient.id}).first()
         if guardian is None:
             return None
         first_name, language, youth_id = guardian.first_name, guardian.language, guardian.youth_id
     else:
-        trusted = session.get(TrustedPerson, recipient.id)
+        trusted = session.execute(FIND_TRUSTED_PERSON, {"person_id": recipient.id}).first()
         if trusted is None:
             return None
         first_name, youth_id = trusted.first_name, trusted.youth_id
