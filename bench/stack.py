@@ -35,10 +35,13 @@ class Embedded:
     settings: Settings
     server: DevServer
     client: Client
-    engine: Engine
     database: Database
     region: Region
     timeline: Timeline
+
+    @property
+    def engine(self) -> Engine:
+        return self.database.engine
 
     @property
     def today(self) -> date:
@@ -96,7 +99,7 @@ async def embedded(
     try:
         client = await connect_ready(settings)
         timeline = load_timeline(DEFAULT_TIMELINE)
-        yield Embedded(settings, server, client, engine, database, region, timeline)
+        yield Embedded(settings, server, client, database, region, timeline)
     finally:
         server.stop()
         database.dispose()

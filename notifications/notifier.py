@@ -67,13 +67,17 @@ class Notifier:
         policy: SendPolicy | None = None,
     ) -> None:
         self.database = database
-        self.engine = database.engine
         self.settings = settings
         self.composer = composer
         self.email = email
         self.sms = sms
         self.policy = policy or SendPolicy()
         self.hours = WorkingHours.of(settings)
+
+    @property
+    def engine(self) -> Engine:
+        """The main engine (the digest and the dispatcher read with it, in their threads)."""
+        return self.database.engine
 
     # -- planning ---------------------------------------------------------------------------
     async def notify(self, request: NotifyRequest, now: datetime) -> NotifyResult:

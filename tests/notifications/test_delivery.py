@@ -24,6 +24,7 @@ from tests.notifications.conftest import (
     outbox_rows,
     request,
 )
+from tests.threads import another_writer, work_sent_to_threads
 
 
 async def test_a_reminder_arrives_as_dutch_email_with_text_html_and_a_signed_link(
@@ -137,25 +138,18 @@ async def test_on_a_sqlite_file_a_message_is_planned_claimed_and_recorded_on_the
     """SQLite runs in this process: the notifier's database steps go to a thread only when
     another writer holds the file (a thread's statements each wait for the interpreter lock)."""
     notifier = world.services.notifier
-    threaded: list[str] = []  # the notifier's steps that ran in a thread
-    to_thread = asyncio.to_thread
-
-    async def spy(work: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        if getattr(work, "__self__", None) is notifier:
-            threaded.append(work.__name__)
-        return await to_thread(work, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", spy)
+    # The notifier's steps that ran in a thread.
+    threaded = work_sent_to_threads(
+        monkeypatch, lambda work: getattr(work, "__self__", None) is notifier
+    )
     assert notifier.database.at_once is not None
     result = await notifier.notify(request(), WORKDAY)
     assert result.outcome is NotifyOutcome.sent
     assert threaded == []
-    with world.engine.connect() as writer:  # another writer holds SQLite's lock for a while
-        writer.exec_driver_sql("BEGIN IMMEDIATE")
+    with another_writer(world.engine):
         pending = asyncio.create_task(notifier.notify(request(to="pro_ben"), WORKDAY))
         await asyncio.sleep(0.3)
         assert not pending.done() and threaded == ["_plan"], "waits in a thread"
-        writer.exec_driver_sql("ROLLBACK")
     assert (await pending).outcome is NotifyOutcome.sent
     assert threaded == ["_plan"]
     assert {r.status for r in outbox_rows(world.engine)} == {OutboxStatus.sent}

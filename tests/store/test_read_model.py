@@ -17,6 +17,7 @@ from store.directory import PersonKind, Professional, RoleAssignment
 from store.trajectories import TaskRow, TaskStatus, Trajectory, TrajectoryStatus
 from store.youth import Consent, ConsentKind, ConsentStatus, Guardian, Youth
 from tests.factories import build_region
+from tests.threads import another_writer
 from workflows.trajectory_models import Consents, ProjectedTask, Projection, ResolveRecipient
 
 AT = datetime(2026, 9, 1, 9, tzinfo=UTC)
@@ -268,12 +269,10 @@ async def test_on_sqlite_the_read_model_is_written_on_the_event_loop_unless_busy
     assert database.at_once is not None
     assert database.at_once.url.database == engine.url.database
     calls.clear()
-    with engine.connect() as writer:  # another writer holds SQLite's lock for a while
-        writer.exec_driver_sql("BEGIN IMMEDIATE")
+    with another_writer(engine):
         pending = asyncio.create_task(database.run(write, projection(2, TaskStatus.done)))
         await asyncio.sleep(0.3)
         assert not pending.done(), "waits for the lock, in a thread"
-        writer.exec_driver_sql("ROLLBACK")
     assert await pending is Projected.written
     assert calls == [(True, True), (False, False)]
     with Session(engine) as session:

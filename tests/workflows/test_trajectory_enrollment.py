@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlmodel import Session, func, select
 from config.domain import Role, SchoolType
 from store.trajectories import TaskStatus, Trajectory
 from store.youth import Youth
+from tests.threads import another_writer, work_sent_to_threads
 from tests.workflows.conftest import Harness
 from waakvlam.enrollment import EnrollmentError, EnrollmentRequest, enroll
 from workflows.trajectory import TrajectoryWorkflow
@@ -64,14 +64,7 @@ async def test_on_a_sqlite_file_enrollment_writes_on_the_event_loop_unless_busy(
     waits for it, and nothing is lost."""
     h = harness
     today = await h.today()
-    threaded: list[str] = []
-    to_thread = asyncio.to_thread
-
-    async def spy(work: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        threaded.append(getattr(work, "__name__", ""))
-        return await to_thread(work, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", spy)
+    threaded = work_sent_to_threads(monkeypatch)
     args: dict[str, Any] = {
         "database": h.database,
         "client": h.env.client,
@@ -82,12 +75,10 @@ async def test_on_a_sqlite_file_enrollment_writes_on_the_event_loop_unless_busy(
     first = await enroll(request=request(h, today, school_ref="P-1"), **args)
     h.started.append(f"trajectory-{first.trajectory_id}")
     assert "_prepare" not in threaded
-    with h.engine.connect() as writer:  # another writer holds SQLite's lock for a while
-        writer.exec_driver_sql("BEGIN IMMEDIATE")
+    with another_writer(h.engine):
         pending = asyncio.create_task(enroll(request=request(h, today, school_ref="P-2"), **args))
         await asyncio.sleep(0.3)
         assert not pending.done() and "_prepare" in threaded, "waits in a thread"
-        writer.exec_driver_sql("ROLLBACK")
     second = await pending
     h.started.append(f"trajectory-{second.trajectory_id}")
     assert first.created and second.created
