@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+import calendar
+from datetime import date, timedelta
 
 import holidays
 
 from workflows.dates import (
+    add_days,
     add_months,
     add_working_days,
     age_on,
@@ -20,6 +22,21 @@ def test_months_clamp_to_the_end_of_a_shorter_month() -> None:
     assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
     assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
     assert add_months(date(2027, 3, 15), -13) == date(2026, 2, 15)
+
+
+def test_months_and_days_agree_with_the_calendar_for_every_day_of_eight_years() -> None:
+    """The month lengths come from a table (``calendar.monthrange`` cost twice as much): every
+    day of 2023–2030 (two leap years, every month end), moved by months back and forth."""
+    day = date(2023, 1, 1)
+    while day < date(2031, 1, 1):
+        for months in (-216, -13, -1, 1, 2, 11, 12, 13, 30, 216):
+            year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+            last = calendar.monthrange(year, month + 1)[1]
+            expected = date(year, month + 1, min(day.day, last))
+            assert add_months(day, months) == expected, (day, months)
+        for days in (-366, -1, 1, 28, 365):
+            assert add_days(day, days) == day + timedelta(days=days)
+        day += timedelta(days=1)
 
 
 def test_a_leap_day_birthday_falls_on_28_february() -> None:
