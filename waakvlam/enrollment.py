@@ -72,14 +72,21 @@ YOUTH = Youth.__table__  # type: ignore[attr-defined]
 TRAJECTORY = Trajectory.__table__  # type: ignore[attr-defined]
 # Built once: building a statement costs more than running it on SQLite.
 ADD_YOUTH, ADD_TRAJECTORY = insert(YOUTH), insert(TRAJECTORY)
-FIND_SCHOOL = sa_select(ORGANISATION.c.kind, ORGANISATION.c.active).where(
-    ORGANISATION.c.id == bindparam("school_id")
-)
-FIND_PROFESSIONAL = sa_select(PROFESSIONAL.c.id).where(
-    PROFESSIONAL.c.id == bindparam("professional_id")
-)
-FIND_YOUTH = sa_select(YOUTH.c.id).where(
-    YOUTH.c.school_id == bindparam("school_id"), YOUTH.c.school_ref == bindparam("school_ref")
+THE_SCHOOL = ORGANISATION.c.id == bindparam("school_id")
+# What the checks look up, in one statement: the school, the case director, and the youth if the
+# school enrolled this pupil number before.
+LOOKUP = sa_select(
+    sa_select(ORGANISATION.c.kind).where(THE_SCHOOL).scalar_subquery().label("school_kind"),
+    sa_select(ORGANISATION.c.active).where(THE_SCHOOL).scalar_subquery().label("school_active"),
+    sa_select(PROFESSIONAL.c.id)
+    .where(PROFESSIONAL.c.id == bindparam("professional_id"))
+    .scalar_subquery()
+    .label("professional_id"),
+    sa_select(YOUTH.c.id)
+    .where(YOUTH.c.school_id == bindparam("school_id"))
+    .where(YOUTH.c.school_ref == bindparam("school_ref"))
+    .scalar_subquery()
+    .label("youth_id"),
 )
 YOUTH_ROW = YOUTH.select().where(YOUTH.c.id == bindparam("youth_id"))
 TRAJECTORY_ROW = TRAJECTORY.select().where(TRAJECTORY.c.youth_id == bindparam("youth_id"))
@@ -91,15 +98,19 @@ def workflow_id(trajectory_id: str) -> str:
 
 def check(
     db: Session | Connection, request: EnrollmentRequest, timeline: Timeline, today: date
-) -> None:
-    """Every problem of the request at once (``EnrollmentError``), or nothing. ``db`` is an ORM
-    session (the CSV preview) or a plain connection (enrollment itself): the lookups are plain
-    rows either way."""
+) -> str | None:
+    """Every problem of the request at once (``EnrollmentError``), or the id of the youth if the
+    school enrolled this pupil number before (else None). ``db`` is an ORM session (the CSV
+    preview) or a plain connection (enrollment itself): one plain row either way."""
+    found = db.execute(
+        LOOKUP,
+        {"school_id": request.school_id, "school_ref": request.school_ref,
+         "professional_id": request.case_director_id},
+    ).one()  # fmt: skip
     problems: list[str] = []
-    school = db.execute(FIND_SCHOOL, {"school_id": request.school_id}).first()
-    if school is None or school.kind is not OrganisationKind.school:
+    if found.school_kind is not OrganisationKind.school:
         problems.append(f"school_id: unknown school {request.school_id!r}")
-    elif not school.active:
+    elif not found.school_active:
         problems.append(f"school_id: school {request.school_id!r} is inactive")
     if request.birth_date >= today:
         problems.append("birth_date: must be in the past")
@@ -109,9 +120,7 @@ def check(
         problems.append("leave_date: after the youth turns 27")
     if request.school_type is SchoolType.vso and request.vso_profile is None:
         problems.append("vso_profile: required for a VSO pupil")
-    if request.case_director_id and (
-        db.execute(FIND_PROFESSIONAL, {"professional_id": request.case_director_id}).first() is None
-    ):
+    if request.case_director_id and found.professional_id is None:
         problems.append(f"case_director_id: unknown professional {request.case_director_id!r}")
     known = {rule.id for rule in timeline.task} | {"aftercare_checkin"}
     for rule_id in request.done_before_enrollment:
@@ -119,6 +128,7 @@ def check(
             problems.append(f"done_before_enrollment: unknown task {rule_id!r}")
     if problems:
         raise EnrollmentError(problems)
+    return found.youth_id  # type: ignore[no-any-return]
 
 
 Row = Mapping[Any, Any]  # a row's values by column name
@@ -161,10 +171,7 @@ def _register(
     the ORM's unit of work (a quarter of the enrollment's Python time before). Enrolling the
     same youth again returns what exists."""
     with engine.begin() as connection:
-        check(connection, request, timeline, today)
-        youth_id = connection.execute(
-            FIND_YOUTH, {"school_id": request.school_id, "school_ref": request.school_ref}
-        ).scalar()
+        youth_id = check(connection, request, timeline, today)
         if youth_id is None:
             youth, trajectory = _new(request, timeline)
             connection.execute(ADD_YOUTH, youth)

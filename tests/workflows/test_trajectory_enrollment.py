@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from config.domain import Role, SchoolType
+from store.directory import Organisation
 from store.trajectories import TaskStatus, Trajectory
 from store.youth import Youth
 from tests.threads import another_writer, work_sent_to_threads
@@ -124,6 +125,23 @@ async def test_bad_enrollments_list_every_problem_and_write_nothing(harness: Har
             task_queue=h.task_queue,
             today=today,
         )
+    not_a_school = request(h, today, school_id=h.region.municipality_id)
+    with pytest.raises(EnrollmentError, match="unknown school 'org_gemeente'"):
+        await enroll(
+            database=h.database, client=h.env.client, timeline=h.timeline,
+            request=not_a_school, task_queue=h.task_queue, today=today,
+        )  # fmt: skip
+    with Session(h.engine) as session:
+        school = session.get(Organisation, h.region.school_id)
+        assert school is not None
+        school.active = False
+        session.add(school)
+        session.commit()
+    with pytest.raises(EnrollmentError, match="school 'org_school' is inactive"):
+        await enroll(
+            database=h.database, client=h.env.client, timeline=h.timeline,
+            request=request(h, today), task_queue=h.task_queue, today=today,
+        )  # fmt: skip
     with Session(h.engine) as session:
         assert session.exec(select(func.count()).select_from(Youth)).one() == 0
 
