@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Insert, Row, bindparam, insert, update
+from sqlalchemy import Connection, Engine, Executable, Insert, Row, bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -49,10 +49,8 @@ def _resolve(engine: Engine, request: ResolveRecipient) -> list[Recipient]:
 
 
 def _write(engine: Engine, projection: Projection) -> Projected:
-    with Session(engine) as session:
-        outcome = project(session, projection)
-        session.commit()
-        return outcome
+    with engine.begin() as connection:  # plain statements: an ORM session would only add cost
+        return project(connection, projection)
 
 
 def resolve(session: Session, request: ResolveRecipient) -> list[Recipient]:
@@ -139,6 +137,10 @@ UPSERT_TASKS = {
 }
 
 
+def dialect_of(db: Session | Connection) -> str:
+    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
+
+
 class Projected(StrEnum):
     """What became of a projection."""
 
@@ -147,26 +149,26 @@ class Projected(StrEnum):
     behind = "behind"  # changes only, but the read model is not at the version they follow
 
 
-def project(session: Session, p: Projection) -> Projected:
+def project(db: Session | Connection, p: Projection) -> Projected:
     """Apply a projection. Everything is read first and the writes go out together at the end, so
     SQLite's write lock (one writer at a time) is held only for that burst and the commit, not
-    while Python builds the rows. Plain SQL statements on the session's connection: the read
-    model is written here only, and the ORM's loading and change tracking of every row of a
-    trajectory cost more than the statements themselves (a projection runs after every change
-    of every trajectory).
+    while Python builds the rows. Plain SQL statements, on a connection (the worker) or a
+    session (tests): the read model is written here only, and the ORM's loading and change
+    tracking of every row of a trajectory cost more than the statements themselves (a
+    projection runs after every change of every trajectory). The caller commits.
 
     A projection of changes only (``complete`` false, release CHANGES_ONLY) holds the tasks and
     consents that changed since version ``since``. It is written only onto that version; on any
     other, nothing is written and the caller sends the whole projection (``behind``)."""
     key = {"row_id": p.trajectory_id}
-    current = session.execute(READ_TRAJECTORY, key).first()
+    current = db.execute(READ_TRAJECTORY, key).first()
     if current is None or current.projected_version > p.version:
         return Projected.ignored
     if not p.complete and current.projected_version != p.since:
         return Projected.behind
     wants_consents = any(p.consents.get(kind) is not None for kind in ConsentKind)
     stored_consents = (
-        {row.kind: row for row in session.execute(READ_CONSENTS, key)} if wants_consents else {}
+        {row.kind: row for row in db.execute(READ_CONSENTS, key)} if wants_consents else {}
     )
     values: dict[str, Any] = {
         "row_id": p.trajectory_id,
@@ -191,14 +193,14 @@ def project(session: Session, p: Projection) -> Projected:
     if p.closed and current.status is not TrajectoryStatus.closed:
         values.update(status=TrajectoryStatus.closed, closed_reason=p.closed_reason, closed_at=p.at)
     if p.complete:
-        task_writes = _task_writes(session, p)
+        task_writes = _task_writes(db, p)
     else:  # the tasks that changed, some perhaps new: each inserted or replaced
-        upsert = UPSERT_TASKS[session.get_bind().dialect.name]
+        upsert = UPSERT_TASKS[dialect_of(db)]
         task_writes = [(upsert, [_task_row(p, task) for task in p.tasks])] if p.tasks else []
-    session.execute(WRITE_TRAJECTORY, values)
+    db.execute(WRITE_TRAJECTORY, values)
     for statement, rows in task_writes:
-        session.execute(statement, rows)
-    _project_consents(session, p, current.youth_id, stored_consents)
+        db.execute(statement, rows)
+    _project_consents(db, p, current.youth_id, stored_consents)
     return Projected.written
 
 
@@ -207,11 +209,13 @@ def _task_row(p: Projection, task: ProjectedTask) -> dict[str, Any]:
             "key": task.key, "updated_at": p.at, **_task_values(task)}  # fmt: skip
 
 
-def _task_writes(session: Session, p: Projection) -> list[tuple[Executable, list[dict[str, Any]]]]:
+def _task_writes(
+    db: Session | Connection, p: Projection
+) -> list[tuple[Executable, list[dict[str, Any]]]]:
     """Every task of the trajectory is in ``p``: the stored rows are read and compared, and the
     new and the changed ones are to be written."""
     key = {"row_id": p.trajectory_id}
-    stored_tasks = {row[0]: tuple(row[1:]) for row in session.execute(READ_TASKS, key)}
+    stored_tasks = {row[0]: tuple(row[1:]) for row in db.execute(READ_TASKS, key)}
     new_tasks, changed_tasks = [], []
     for task in p.tasks:
         task_id = f"{p.trajectory_id}:{task.key}"
@@ -248,7 +252,7 @@ def _task_values(task: ProjectedTask) -> dict[str, Any]:
 
 
 def _project_consents(
-    session: Session, p: Projection, youth_id: str, stored: dict[ConsentKind, Row[Any]]
+    db: Session | Connection, p: Projection, youth_id: str, stored: dict[ConsentKind, Row[Any]]
 ) -> None:
     for kind in ConsentKind:
         status = p.consents.get(kind)
@@ -256,13 +260,13 @@ def _project_consents(
             continue
         consent = stored.get(kind)
         if consent is None:
-            session.execute(
+            db.execute(
                 ADD_CONSENT,
                 {"youth_id": youth_id, "trajectory_id": p.trajectory_id, "kind": kind,
                  "status": status, "answered_at": p.at, "created_at": datetime.now(UTC)},
             )  # fmt: skip
         elif consent.status is not status:
-            session.execute(
+            db.execute(
                 WRITE_CONSENT,
                 {"row_id": consent.id, "status": status, "answered_at": datetime.now(UTC)},
             )
