@@ -10,20 +10,11 @@ payload, serialised. The key id is bound into the tag as associated data. Severa
 configured (``WAAKVLAM_PAYLOAD_KEYS=old:…,new:…``): the LAST one encrypts, every one decrypts,
 so a key is rotated without downtime by appending a new key everywhere, and an old key is
 removed only once no open history holds payloads written with it.
-
-A large payload is compressed (zlib) before it is encrypted, when that makes it smaller, and then
-carries ``compression: zlib``. A new trajectory's input holds its whole timeline (4 KB as JSON, a
-third of that compressed) and a continued run carries its whole state: every history stores and
-sends them. The flag is bound into the tag with the key id, so it cannot be added or removed
-unseen. Compressing first lets the ciphertext's length depend on the content's redundancy; the
-payloads hold opaque ids, enums and dates only (DESIGN.md 4.1), no text an outsider could choose
-and probe with. Payloads written before compression existed carry no flag and read as before.
 """
 
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Mapping, Sequence
 
 from cryptography.exceptions import InvalidTag
@@ -34,10 +25,6 @@ from temporalio.converter import PayloadCodec
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
-COMPRESSION = "compression"
-ZLIB = b"zlib"
-# Smaller payloads (an id, a date, a short model) gain too little from compression to pay for it.
-COMPRESS_FROM_BYTES = 512
 
 
 class CodecError(ValueError):
@@ -85,15 +72,12 @@ class EncryptionCodec(PayloadCodec):
 
     def encrypt(self, payload: Payload) -> Payload:
         key_id = self.current_key_id
-        metadata = {"encoding": ENCODING, KEY_ID: key_id.encode()}
-        plain = payload.SerializeToString()
-        if len(plain) >= COMPRESS_FROM_BYTES:
-            packed = zlib.compress(plain, 6)
-            if len(packed) < len(plain):
-                plain, metadata[COMPRESSION] = packed, ZLIB
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ciphers[key_id].encrypt(nonce, plain, _bound(key_id, metadata))
-        return Payload(metadata=metadata, data=nonce + sealed)
+        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
+        return Payload(
+            metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
+            data=nonce + sealed,
+        )
 
     def decrypt(self, payload: Payload) -> Payload:
         """Decrypt an encrypted payload; anything else (never encrypted) passes unchanged."""
@@ -105,21 +89,9 @@ class EncryptionCodec(PayloadCodec):
             raise UnknownKeyError(key_id)
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         try:
-            plain = cipher.decrypt(nonce, sealed, _bound(key_id, payload.metadata))
+            plain = cipher.decrypt(nonce, sealed, key_id.encode())
         except InvalidTag:
             raise TamperedPayloadError(key_id) from None
-        compression = payload.metadata.get(COMPRESSION)
-        if compression == ZLIB:
-            plain = zlib.decompress(plain)
-        elif compression is not None:
-            raise CodecError(f"payload compressed with unknown method {compression!r}")
         original = Payload()
         original.ParseFromString(plain)
         return original
-
-
-def _bound(key_id: str, metadata: Mapping[str, bytes]) -> bytes:
-    """What the tag authenticates besides the ciphertext: the key id, and the compression if
-    any (a payload from before compression binds the key id alone, as it always did)."""
-    compression = metadata.get(COMPRESSION)
-    return key_id.encode() if compression is None else key_id.encode() + b"/" + compression

@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from datetime import date
 
 import pytest
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes
 
-from config.domain import SchoolType
-from config.settings import DEFAULT_TIMELINE
-from config.timeline import load_timeline
 from notifications.requests import Recipient
 from store.directory import PersonKind
 from waakvlam.codec import (
-    COMPRESSION,
     ENCODING,
     KEY_ID,
     NONCE_BYTES,
-    ZLIB,
-    CodecError,
     EncryptionCodec,
     TamperedPayloadError,
     UnknownKeyError,
 )
 from waakvlam.temporal import data_converter
-from workflows import trajectory_releases as releases
-from workflows.trajectory_models import CompleteTask, Enrollment, TrajectoryInput
+from workflows.trajectory_models import CompleteTask
 
 K1, K2 = {"k1": b"1" * 32}, {"k2": b"2" * 32}
 
@@ -127,71 +118,3 @@ async def test_every_data_converter_shares_one_payload_converter_and_its_type_ad
         encoded = await converter.encode([recipients])
         assert await converter.decode(encoded, [list[Recipient]]) == [recipients]
     assert plain_json._type_adapter.cache_info().misses - before <= 1, "built once at most"
-
-
-def sealed_before_compression(codec_keys: dict[str, bytes], payload: Payload) -> Payload:
-    """A payload as the codec wrote it before it compressed: the key id alone bound in."""
-    [(key_id, key)] = codec_keys.items()
-    nonce = b"\x00" * NONCE_BYTES
-    sealed = AESGCM(key).encrypt(nonce, payload.SerializeToString(), key_id.encode())
-    return Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=nonce + sealed)
-
-
-def trajectory_input_payload() -> Payload:
-    """A new trajectory's input, as the workflow's start carries it (its timeline inside)."""
-    enrollment = Enrollment(
-        trajectory_id="trj_0123456789abcdef", youth_id="yth_0123456789abcdef",
-        school_id="org_school", school_type=SchoolType.pro, birth_date=date(2010, 6, 29),
-        leave_date=date(2027, 7, 1), enrolled_on=date(2026, 7, 1),
-        timeline=load_timeline(DEFAULT_TIMELINE),
-    )  # fmt: skip
-    start = TrajectoryInput(enrollment=enrollment, release=releases.CURRENT)
-    return data_converter(K1).payload_converter.to_payloads([start])[0]
-
-
-async def test_a_large_payload_is_compressed_before_it_is_encrypted() -> None:
-    codec = EncryptionCodec(K1)
-    original = trajectory_input_payload()
-    [sealed] = await codec.encode([original])
-    assert sealed.metadata[COMPRESSION] == ZLIB
-    assert len(sealed.data) < 0.5 * len(original.SerializeToString())
-    assert await codec.decode([sealed]) == [original]
-
-
-async def test_small_and_incompressible_payloads_are_not_compressed() -> None:
-    codec = EncryptionCodec(K1)
-    noise = Payload(metadata={"encoding": b"binary/plain"}, data=os.urandom(4000))
-    small, random = await codec.encode([plain(), noise])
-    assert COMPRESSION not in small.metadata
-    assert COMPRESSION not in random.metadata
-    assert await codec.decode([small, random]) == [plain(), noise]
-
-
-async def test_the_compression_flag_cannot_be_added_or_removed_unseen() -> None:
-    codec = EncryptionCodec(K1)
-    compressed, uncompressed = await codec.encode([trajectory_input_payload(), plain()])
-    stripped = Payload(
-        metadata={k: v for k, v in compressed.metadata.items() if k != COMPRESSION},
-        data=compressed.data,
-    )
-    added = Payload(metadata={**uncompressed.metadata, COMPRESSION: ZLIB}, data=uncompressed.data)
-    for tampered in (stripped, added):
-        with pytest.raises(TamperedPayloadError):
-            await codec.decode([tampered])
-
-
-async def test_payloads_written_before_compression_still_read() -> None:
-    original = trajectory_input_payload()
-    old = sealed_before_compression(K1, original)
-    assert await EncryptionCodec(K1).decode([old]) == [original]
-
-
-async def test_an_unknown_compression_is_refused_by_name() -> None:
-    [sealed] = await EncryptionCodec(K1).encode([plain()])
-    key = K1["k1"]
-    nonce = sealed.data[:NONCE_BYTES]
-    inner = AESGCM(key).decrypt(nonce, sealed.data[NONCE_BYTES:], b"k1")
-    resealed = AESGCM(key).encrypt(nonce, inner, b"k1/lz4")
-    lz4 = Payload(metadata={**sealed.metadata, COMPRESSION: b"lz4"}, data=nonce + resealed)
-    with pytest.raises(CodecError, match="unknown method b'lz4'"):
-        await EncryptionCodec(K1).decode([lz4])
