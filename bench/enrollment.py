@@ -98,7 +98,7 @@ class TrajectoryShaped:
 
 def new_trajectory_input(stack: Embedded) -> str:
     """The shaped workflow's input: a new trajectory's own, as text (its timeline inside), so it
-    is as large and compresses as well in the payload codec."""
+    is as large as the product's."""
     request = stack.request(0)
     enrollment = Enrollment(
         trajectory_id=new_id("trj"), youth_id=new_id("yth"), school_id=request.school_id,
