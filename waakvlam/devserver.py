@@ -27,6 +27,14 @@ SA_TYPES = {
 # moments, which a region that size runs on PostgreSQL anyway (docker-compose.yml).
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
+# The search attributes are read from a cache, not from the database on every use. ``temporal
+# server start-dev`` reads them afresh each time unless told otherwise, so that one added while
+# it runs is usable at once; ours are all registered when it starts (``--search-attribute``).
+# Every read went to the one SQLite connection all the server's work waits for: three reads of
+# the cluster metadata and one of the namespace for each workflow started with search
+# attributes, beyond a bare start's three and one (counted on the server's /metrics, issue 8).
+DYNAMIC_CONFIG = {"system.forceSearchAttributesCacheRefreshOnRead": "false"}
+
 
 class DevServerError(RuntimeError):
     pass
@@ -36,6 +44,12 @@ def _port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
         return probe.connect_ex((host, port)) == 0
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -60,10 +74,16 @@ class DevServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = settings.data_dir / "temporal.log"
         self.db_path = settings.data_dir / "temporal.db"
+        self.metrics_port = free_port(self.host)
 
     @property
     def ui_url(self) -> str:
         return f"http://{self.host}:{self.settings.temporal_ui_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """The server's own metrics, in Prometheus's text format."""
+        return f"http://{self.host}:{self.metrics_port}/metrics"
 
     def command(self) -> list[str]:
         return [
@@ -85,7 +105,14 @@ class DevServer:
             "--ui-disable-news-fetch",
             "--ui-codec-endpoint",
             f"{self.settings.public_base_url}/codec",
+            "--metrics-port",
+            str(self.metrics_port),
             *(flag for pragma in SQLITE_PRAGMAS for flag in ("--sqlite-pragma", pragma)),
+            *(
+                flag
+                for key, value in DYNAMIC_CONFIG.items()
+                for flag in ("--dynamic-config-value", f"{key}={value}")
+            ),
             *search_attribute_flags(),
         ]
 

@@ -1,0 +1,97 @@
+"""The embedded dev server (``waakvlam.devserver``), as ``waakvlam dev`` starts it: its search
+attributes are served from the server's cache, not read from its database for every start."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from config.settings import Settings
+from tests.conftest import TEST_PAYLOAD_KEYS
+from waakvlam.devserver import DevServer
+from waakvlam.temporal import connect
+from workflows import search_attributes as sa
+
+STARTS = 10
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
+    keys = ",".join(f"{k}:{base64.b64encode(v).decode()}" for k, v in TEST_PAYLOAD_KEYS.items())
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="test",  # type: ignore[arg-type]
+        data_dir=tmp_path,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_ui_port=free_port(),
+        signing_secret="dev-server-test-signing-secret-long-enough-123",  # type: ignore[arg-type]
+        payload_keys=keys,  # type: ignore[arg-type]
+    )
+    running = DevServer(settings)
+    await running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def database_reads(server: DevServer, operation: str) -> float:
+    text = httpx.get(server.metrics_url, timeout=10).text
+    pattern = rf'^persistence_requests\{{[^}}]*operation="{operation}"[^}}]*\}} ([0-9.e+]+)$'
+    return sum(float(value) for value in re.findall(pattern, text, flags=re.MULTILINE))
+
+
+async def counted(server: DevServer, started: int) -> None:
+    """Until the server's metrics show ``started`` workflows created (they are reported in
+    batches, about once a second)."""
+    deadline = time.monotonic() + 30
+    while database_reads(server, "CreateWorkflowExecution") < started:
+        assert time.monotonic() < deadline, "the server's metrics did not show the starts"
+        await asyncio.sleep(0.2)
+
+
+async def test_starts_with_search_attributes_read_them_from_the_cache(server: DevServer) -> None:
+    client = await connect(server.settings)
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    attributes = TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.SCHOOL_TYPE, "pro"),
+            SearchAttributePair(sa.PHASE, "orientation"),
+            SearchAttributePair(sa.LEAVE_DATE, noon),
+            SearchAttributePair(sa.OVERDUE_COUNT, 0),
+            SearchAttributePair(sa.FLAGS, ["no_destination"]),
+        ]
+    )
+    await client.start_workflow(
+        "Nothing", id=f"warm-{secrets.token_hex(3)}", task_queue="none",
+        search_attributes=attributes,
+    )  # fmt: skip
+    await counted(server, 1)
+    before = database_reads(server, "GetCurrentClusterMetadata")
+    for n in range(STARTS):
+        handle = await client.start_workflow(
+            "Nothing", id=f"start-{n}", task_queue="none", search_attributes=attributes
+        )
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(sa.PHASE) == "orientation"
+    await counted(server, 1 + STARTS)
+    reads = database_reads(server, "GetCurrentClusterMetadata") - before
+    # Read afresh, each start and its description read them five times: 50 here (measured).
+    assert reads < STARTS, f"{reads:.0f} reads of the cluster metadata for {STARTS} starts"
