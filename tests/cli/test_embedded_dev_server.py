@@ -95,3 +95,19 @@ async def test_starts_with_search_attributes_read_them_from_the_cache(server: De
     reads = database_reads(server, "GetCurrentClusterMetadata") - before
     # Read afresh, each start and its description read them five times: 50 here (measured).
     assert reads < STARTS, f"{reads:.0f} reads of the cluster metadata for {STARTS} starts"
+
+
+async def test_the_write_ahead_log_is_checkpointed_at_its_larger_size(server: DevServer) -> None:
+    """SQLite's default checkpoints the log, syncing the database file, every 1,000 pages (the
+    log file then stays near 4 MB); the server's log is let grow to WAL_PAGES first."""
+    client = await connect(server.settings)
+    wal = Path(f"{server.db_path}-wal")
+    default_limit = 1_000 * (4096 + 24)
+    for n in range(3_000):
+        await client.start_workflow(
+            "Nothing", "x" * 4000, id=f"fill-{n}", task_queue="none",
+            search_attributes=TypedSearchAttributes([SearchAttributePair(sa.PHASE, "decision")]),
+        )  # fmt: skip
+        if wal.stat().st_size > 2 * default_limit:
+            return
+    raise AssertionError(f"the log stayed at {wal.stat().st_size:,} bytes: checkpointed early")
