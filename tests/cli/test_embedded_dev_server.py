@@ -7,7 +7,6 @@ import asyncio
 import base64
 import re
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,17 +18,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from config.settings import Settings
 from tests.conftest import TEST_PAYLOAD_KEYS
-from waakvlam.devserver import DevServer
+from waakvlam.devserver import DevServer, free_port
 from waakvlam.temporal import connect
 from workflows import search_attributes as sa
 
 STARTS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -39,8 +32,8 @@ async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
         _env_file=None,  # type: ignore[call-arg]
         environment="test",  # type: ignore[arg-type]
         data_dir=tmp_path,
-        temporal_address=f"127.0.0.1:{free_port()}",
-        temporal_ui_port=free_port(),
+        temporal_address=f"127.0.0.1:{free_port('127.0.0.1')}",
+        temporal_ui_port=free_port("127.0.0.1"),
         signing_secret="dev-server-test-signing-secret-long-enough-123",  # type: ignore[arg-type]
         payload_keys=keys,  # type: ignore[arg-type]
     )
