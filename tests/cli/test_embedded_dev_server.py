@@ -4,7 +4,6 @@ attributes are served from the server's cache, not read from its database for ev
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 import secrets
 import time
@@ -17,7 +16,6 @@ import pytest
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from config.settings import Settings
-from tests.conftest import TEST_PAYLOAD_KEYS
 from waakvlam.devserver import DevServer, free_port
 from waakvlam.temporal import connect
 from workflows import search_attributes as sa
@@ -26,18 +24,15 @@ STARTS = 10
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
-    keys = ",".join(f"{k}:{base64.b64encode(v).decode()}" for k, v in TEST_PAYLOAD_KEYS.items())
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        environment="test",  # type: ignore[arg-type]
-        data_dir=tmp_path,
-        temporal_address=f"127.0.0.1:{free_port('127.0.0.1')}",
-        temporal_ui_port=free_port("127.0.0.1"),
-        signing_secret="dev-server-test-signing-secret-long-enough-123",  # type: ignore[arg-type]
-        payload_keys=keys,  # type: ignore[arg-type]
+async def server(settings: Settings) -> AsyncIterator[DevServer]:
+    """A dev server of the test's own, on free ports, its state in the test's directory."""
+    own = settings.model_copy(
+        update={
+            "temporal_address": f"127.0.0.1:{free_port('127.0.0.1')}",
+            "temporal_ui_port": free_port("127.0.0.1"),
+        }
     )
-    running = DevServer(settings)
+    running = DevServer(own)
     await running.start()
     try:
         yield running
@@ -45,7 +40,7 @@ async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
         running.stop()
 
 
-def database_reads(server: DevServer, operation: str) -> float:
+def persistence_requests(server: DevServer, operation: str) -> float:
     text = httpx.get(server.metrics_url, timeout=10).text
     pattern = rf'^persistence_requests\{{[^}}]*operation="{operation}"[^}}]*\}} ([0-9.e+]+)$'
     return sum(float(value) for value in re.findall(pattern, text, flags=re.MULTILINE))
@@ -55,7 +50,7 @@ async def counted(server: DevServer, started: int) -> None:
     """Until the server's metrics show ``started`` workflows created (they are reported in
     batches, about once a second)."""
     deadline = time.monotonic() + 30
-    while database_reads(server, "CreateWorkflowExecution") < started:
+    while persistence_requests(server, "CreateWorkflowExecution") < started:
         assert time.monotonic() < deadline, "the server's metrics did not show the starts"
         await asyncio.sleep(0.2)
 
@@ -77,7 +72,7 @@ async def test_starts_with_search_attributes_read_them_from_the_cache(server: De
         search_attributes=attributes,
     )  # fmt: skip
     await counted(server, 1)
-    before = database_reads(server, "GetCurrentClusterMetadata")
+    before = persistence_requests(server, "GetCurrentClusterMetadata")
     for n in range(STARTS):
         handle = await client.start_workflow(
             "Nothing", id=f"start-{n}", task_queue="none", search_attributes=attributes
@@ -85,7 +80,7 @@ async def test_starts_with_search_attributes_read_them_from_the_cache(server: De
         described = await handle.describe()
         assert described.typed_search_attributes.get(sa.PHASE) == "orientation"
     await counted(server, 1 + STARTS)
-    reads = database_reads(server, "GetCurrentClusterMetadata") - before
+    reads = persistence_requests(server, "GetCurrentClusterMetadata") - before
     # Read afresh, each start and its description read them five times: 50 here (measured).
     assert reads < STARTS, f"{reads:.0f} reads of the cluster metadata for {STARTS} starts"
 
