@@ -62,11 +62,12 @@ class NotificationActivities:
         self,
         notifier: Notifier,
         digests: DigestSender,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """``clock``: now for quiet hours and working days; the wall clock unless given."""
         self.notifier = notifier
         self.digests = digests
-        self.clock = clock
+        self.clock = clock or _utcnow
 
     @activity.defn(name="send_notification")
     async def send_notification(self, request: NotifyRequest) -> NotifyResult:

