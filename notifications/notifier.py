@@ -235,8 +235,8 @@ class Notifier:
 
     # -- database steps (through Database: on the event loop or in a thread) --------------
     def _claim(self, engine: Engine, row_id: int) -> bool:
-        with Session(engine) as session:
-            return outbox.claim(session, row_id)
+        with engine.connect() as connection:  # one plain statement: no ORM session needed
+            return outbox.claim(connection, row_id)
 
     def _load(self, engine: Engine, row_id: int) -> OutboxMessage:
         with Session(engine, expire_on_commit=False) as session:
@@ -263,8 +263,8 @@ class Notifier:
             outbox.note_unresolved(session, row_id, code)
 
     def _mark_sent(self, engine: Engine, row_id: int, receipt: Receipt, now: datetime) -> None:
-        with Session(engine) as session:
-            outbox.mark_sent(session, row_id, receipt, now)
+        with engine.connect() as connection:
+            outbox.mark_sent(connection, row_id, receipt, now)
 
     def _unresolved(self, engine: Engine, row: OutboxMessage, now: datetime) -> NotifyResult:
         """A row left in ``sending`` (a crash or a timeout after the request went out)."""

@@ -14,7 +14,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, func, insert, update
+from sqlalchemy import Connection, CursorResult, bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -98,28 +98,36 @@ def _update(session: Session, row_id: int, where: list[Any], **values: Any) -> b
     return result.rowcount == 1
 
 
-def claim(session: Session, row_id: int) -> bool:
-    """Take the row for sending; False when someone else has it or it is no longer pending."""
-    return _update(
-        session,
-        row_id,
-        [col(OutboxMessage.status) == OutboxStatus.pending],
-        status=OutboxStatus.sending,
-        attempts=OutboxMessage.attempts + 1,
-    )
+# The two steps of every message sent, built once like ANY_ROW (a plain UPDATE of one row, not
+# the ORM's, which builds the statement and evaluates it against the session for each row).
+CLAIM = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.status == OutboxStatus.pending)
+    .values(status=OutboxStatus.sending, attempts=OUTBOX.c.attempts + 1)
+)
+MARK_SENT = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.status == OutboxStatus.sending)
+    .values(status=OutboxStatus.sent, last_error=None)
+)
 
 
-def mark_sent(session: Session, row_id: int, receipt: Receipt, now: datetime) -> None:
-    _update(
-        session,
-        row_id,
-        [col(OutboxMessage.status) == OutboxStatus.sending],
-        status=OutboxStatus.sent,
-        provider=receipt.provider,
-        provider_message_id=receipt.provider_message_id,
-        sent_at=now,
-        last_error=None,
-    )
+def claim(db: Session | Connection, row_id: int) -> bool:
+    """Take the row for sending, committed; False when someone else has it or it is no longer
+    pending. ``db``: an ORM session or a plain connection."""
+    result: CursorResult[Any] = db.execute(CLAIM, {"row_id": row_id})  # type: ignore[assignment]
+    db.commit()
+    return result.rowcount == 1
+
+
+def mark_sent(db: Session | Connection, row_id: int, receipt: Receipt, now: datetime) -> None:
+    """Record the provider's acceptance of a claimed row, committed."""
+    db.execute(
+        MARK_SENT,
+        {"row_id": row_id, "provider": receipt.provider,
+         "provider_message_id": receipt.provider_message_id, "sent_at": now},
+    )  # fmt: skip
+    db.commit()
 
 
 def release(
