@@ -84,9 +84,16 @@ class Notifier:
         planned = await self.database.run(self._plan, request, now)
         if isinstance(planned, NotifyResult):
             return planned
+        if isinstance(planned, OutboxMessage):  # the row just written: no need to read it back
+            assert planned.id is not None
+            return await self.deliver(planned.id, now, written=planned)
         return await self.deliver(planned, now)
 
-    def _plan(self, engine: Engine, request: NotifyRequest, now: datetime) -> NotifyResult | int:
+    def _plan(
+        self, engine: Engine, request: NotifyRequest, now: datetime
+    ) -> NotifyResult | OutboxMessage | int:
+        """The result when nothing is to be sent now; else the new row, or the id of an earlier
+        attempt's row still to be sent."""
         base = request.idempotency_key
         with Session(engine) as session:
             if outbox.has_rows(session, base):
@@ -103,7 +110,9 @@ class Notifier:
             return last.id
         return result_of(rows)
 
-    def _new(self, session: Session, request: NotifyRequest, now: datetime) -> NotifyResult | int:
+    def _new(
+        self, session: Session, request: NotifyRequest, now: datetime
+    ) -> NotifyResult | OutboxMessage:
         addressee = find_addressee(session, request.recipient)
         if addressee is None:
             return NotifyResult(outcome=NotifyOutcome.suppressed, reason="recipient_unknown")
@@ -151,13 +160,20 @@ class Notifier:
             return NotifyResult(
                 outcome=NotifyOutcome.scheduled, outbox_ids=[row_id], reason=timing.reason
             )
-        return row_id
+        # As the row reads back: every column is in ``row`` (new_row fills the defaults).
+        return OutboxMessage(**row, id=row_id)
 
     # -- delivery ---------------------------------------------------------------------------
     async def deliver(
-        self, row_id: int, now: datetime, *, reschedule_on_temporary: bool = False
+        self,
+        row_id: int,
+        now: datetime,
+        *,
+        reschedule_on_temporary: bool = False,
+        written: OutboxMessage | None = None,
     ) -> NotifyResult:
-        row = await self.database.run(self._load, row_id)
+        """``written``: the row as this attempt has just written it (so it is not read back)."""
+        row = written if written is not None else await self.database.run(self._load, row_id)
         if row.status is not OutboxStatus.pending:
             return await self._taken(row, now)
         claim = _Claim(self, row_id)

@@ -112,24 +112,32 @@ async def test_the_console_channel_writes_a_file_and_the_outbox_row(
     assert isinstance(services.templates, MessageTemplates)
 
 
-async def test_planning_a_message_does_not_read_its_new_row_back(world: World) -> None:
-    """Only the new row's id is needed after the insert: the planning's session keeps the row as
-    written instead of reading it back whole after the commit."""
+async def test_a_new_message_is_planned_and_sent_without_reading_its_row_back(
+    world: World,
+) -> None:
+    """The planning's insert has every column of the new row: it is neither read back after the
+    commit nor loaded again to be sent."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(" ".join(statement.split()).lower())
 
-    event.listen(world.engine, "before_cursor_execute", record)
+    database = world.services.notifier.database
+    engines = [e for e in (database.engine, database.at_once) if e is not None]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
-        planned = world.services.notifier._plan(world.engine, request(), WORKDAY)
+        result = await world.services.notifier.notify(request(), WORKDAY)
     finally:
-        event.remove(world.engine, "before_cursor_execute", record)
-    assert isinstance(planned, int)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+    assert result.outcome is NotifyOutcome.sent
     inserted = next(
         i for i, s in enumerate(statements) if s.startswith("insert into outboxmessage")
     )
     assert not [s for s in statements[inserted:] if s.startswith("select") and "outboxmessage" in s]
+    (row,) = outbox_rows(world.engine)
+    assert (row.status, row.attempts, row.sent_at) == (OutboxStatus.sent, 1, WORKDAY)
 
 
 async def test_on_a_sqlite_file_a_message_is_planned_claimed_and_recorded_on_the_event_loop(
