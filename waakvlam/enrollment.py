@@ -217,6 +217,27 @@ async def enroll(
     max_history_events: int = 2000,
 ) -> EnrollmentResult:
     workflow, enrollment, created = await database.run(_prepare, request, timeline, today)
+    await start_trajectory(
+        client, workflow, enrollment, task_queue=task_queue, today=today,
+        max_history_events=max_history_events,
+    )  # fmt: skip
+    return EnrollmentResult(
+        trajectory_id=enrollment.trajectory_id, youth_id=enrollment.youth_id, created=created
+    )
+
+
+async def start_trajectory(
+    client: Client,
+    workflow: str,
+    enrollment: Enrollment,
+    *,
+    task_queue: str,
+    today: date,
+    max_history_events: int = 2000,
+) -> None:
+    """Start the youth's ``TrajectoryWorkflow`` (the second half of ``enroll``, after the rows
+    are written), or leave the running one be. Its search attributes are there from the start."""
+    timeline = enrollment.timeline
     await client.start_workflow(
         TrajectoryWorkflow.run,
         TrajectoryInput(
@@ -234,7 +255,4 @@ async def enroll(
                 *attributes.at_start(attributes.initial_state(enrollment), today),
             ]
         ),
-    )
-    return EnrollmentResult(
-        trajectory_id=enrollment.trajectory_id, youth_id=enrollment.youth_id, created=created
     )
