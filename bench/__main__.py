@@ -12,6 +12,7 @@ from bench.common import write_section
 
 ORDER = [
     "enrollment",
+    "enrollment_parts",
     "simulation",
     "scale",
     "notifications",
