@@ -8,6 +8,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from config.domain import Language
@@ -60,7 +62,11 @@ class Composer:
         return _GENERIC_TASK[language]
 
     def link(
-        self, session: Session, request: NotifyRequest, addressee: Addressee, now: datetime
+        self,
+        session: Session | Connection,
+        request: NotifyRequest,
+        addressee: Addressee,
+        now: datetime,
     ) -> str:
         base = self.settings.public_base_url
         purpose = LINK_PURPOSE.get(request.kind)
@@ -101,18 +107,26 @@ class Composer:
         }
 
     def compose(
-        self, session: Session, request: NotifyRequest, addressee: Addressee, now: datetime
+        self,
+        session: Session | Connection,
+        request: NotifyRequest,
+        addressee: Addressee,
+        now: datetime,
     ) -> RenderedMessage:
         link = self.link(session, request, addressee, now)
         context = self.context(request, addressee, link, responder_name(session, request))
         return self.templates.render(request.kind.value, addressee.language, context)
 
 
-def responder_name(session: Session, request: NotifyRequest) -> str:
+PROFESSIONAL = Professional.__table__  # type: ignore[attr-defined]
+FIRST_NAME = sa_select(PROFESSIONAL.c.first_name).where(PROFESSIONAL.c.id == bindparam("row_id"))
+
+
+def responder_name(session: Session | Connection, request: NotifyRequest) -> str:
     """The first name of the professional who took a page (``facts["responder_id"]``), so the
     caller hears who is coming; first name only, as every message."""
     responder_id = request.facts.get("responder_id")
     if not isinstance(responder_id, str):
         return ""
-    professional = session.get(Professional, responder_id)
-    return professional.first_name if professional is not None else ""
+    first_name: str | None = session.execute(FIRST_NAME, {"row_id": responder_id}).scalar()
+    return first_name or ""

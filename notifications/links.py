@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, insert, update
+from sqlalchemy import Connection, CursorResult, insert, update
 from sqlmodel import Session
 
 from store.base import new_row
@@ -84,7 +84,7 @@ def sign_link(
     subject: dict[str, str],
     expires_in: timedelta,
     *,
-    session: Session,
+    session: Session | Connection,
     secret: str,
     base_url: str,
     now: datetime,

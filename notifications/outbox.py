@@ -51,7 +51,7 @@ ANY_ROW = (
 ADD_ROW = insert(OUTBOX).returning(OUTBOX.c.id)
 
 
-def add(session: Session, row: dict[str, Any]) -> int:
+def add(session: Session | Connection, row: dict[str, Any]) -> int:
     """Insert a new row (``store.base.new_row(OutboxMessage, ...)``, not yet committed) with one
     prebuilt statement and return its id: building the model and the ORM's unit of work for it
     cost more than the insert itself."""
@@ -63,7 +63,7 @@ def keys_of(base: str) -> list[str]:
     return [row_key(base, channel) for channel in Channel]
 
 
-def has_rows(session: Session, base: str) -> bool:
+def has_rows(session: Session | Connection, base: str) -> bool:
     keys = {f"key_{c.value}": row_key(base, c) for c in Channel}
     return session.execute(ANY_ROW, keys).first() is not None
 
@@ -218,15 +218,22 @@ def disable_address(session: Session, row: OutboxMessage, code: str) -> None:
     session.commit()
 
 
-def sms_sent_since(session: Session, address: str, since: datetime) -> list[datetime]:
+SMS_SENT_SINCE = (
+    sa_select(OUTBOX.c.sent_at)
+    .where(
+        OUTBOX.c.channel == Channel.sms,
+        OUTBOX.c.address == bindparam("address"),
+        OUTBOX.c.sent_at >= bindparam("since"),
+    )
+    .order_by(OUTBOX.c.sent_at)
+)
+
+
+def sms_sent_since(session: Session | Connection, address: str, since: datetime) -> list[datetime]:
     """When SMS to this number went out since ``since`` (for the per-recipient rate limit)."""
-    moments = session.exec(
-        select(OutboxMessage.sent_at)
-        .where(OutboxMessage.channel == Channel.sms)
-        .where(OutboxMessage.address == address)
-        .where(col(OutboxMessage.sent_at) >= since)
-        .order_by(col(OutboxMessage.sent_at))
-    ).all()
+    moments: list[datetime | None] = list(
+        session.execute(SMS_SENT_SINCE, {"address": address, "since": since}).scalars()
+    )
     return [m for m in moments if m is not None]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam
+from sqlalchemy import Connection, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -80,7 +80,7 @@ FIND_METHODS = (
 )
 
 
-def find_addressee(session: Session, recipient: Recipient) -> Addressee | None:
+def find_addressee(session: Session | Connection, recipient: Recipient) -> Addressee | None:
     first_name: str
     language = Language.nl
     youth_id: str | None = None
@@ -135,7 +135,10 @@ SAYS_NOTHING_ABOUT_THE_YOUTH = frozenset({MessageKind.oncall_page, MessageKind.p
 
 
 def consent_block(
-    session: Session, addressee: Addressee, today: date, request: NotifyRequest | None = None
+    session: Session | Connection,
+    addressee: Addressee,
+    today: date,
+    request: NotifyRequest | None = None,
 ) -> str | None:
     """A reason code when consent forbids telling this person about their youth, else None.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from notifications import outbox
@@ -79,7 +80,7 @@ def wants_digest(addressee: Addressee, kind: MessageKind, urgent: bool) -> bool:
 
 
 def decide(
-    session: Session,
+    session: Session | Connection,
     *,
     address: Address,
     digest: bool,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam
+from sqlalchemy import Connection, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -87,12 +87,16 @@ def age_on(birth_date: date, day: date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
-def _status(session: Session, youth_id: str, kind: ConsentKind) -> ConsentStatus | None:
+def _status(
+    session: Session | Connection, youth_id: str, kind: ConsentKind
+) -> ConsentStatus | None:
     status: Any = session.execute(LATEST_CONSENT, {"youth_id": youth_id, "kind": kind}).scalar()
     return ConsentStatus(status) if status is not None else None
 
 
-def sharing_status(session: Session, youth: _YouthFacts, today: date) -> ConsentStatus | None:
+def sharing_status(
+    session: Session | Connection, youth: _YouthFacts, today: date
+) -> ConsentStatus | None:
     """The consent that governs sharing with partners today (see the module docstring)."""
     representative = _status(session, youth.id, ConsentKind.legal_representative)
     if age_on(youth.birth_date, today) < OWN_CONSENT_AGE:
@@ -103,7 +107,9 @@ def sharing_status(session: Session, youth: _YouthFacts, today: date) -> Consent
     return own
 
 
-def in_case_team(session: Session, trajectory: _CaseTeam, professional_id: str) -> bool:
+def in_case_team(
+    session: Session | Connection, trajectory: _CaseTeam, professional_id: str
+) -> bool:
     if professional_id in (trajectory.case_director_id, trajectory.next_contact_id):
         return True
     owns = session.execute(
@@ -113,7 +119,7 @@ def in_case_team(session: Session, trajectory: _CaseTeam, professional_id: str) 
 
 
 def disclosure_block(
-    session: Session,
+    session: Session | Connection,
     *,
     person_kind: PersonKind,
     person_id: str,
@@ -140,7 +146,7 @@ def disclosure_block(
     return NO_SHARING_CONSENT if sharing_status(session, youth, today) in DENIED else None
 
 
-def youth_of_trajectory(session: Session, trajectory_id: str | None) -> str | None:
+def youth_of_trajectory(session: Session | Connection, trajectory_id: str | None) -> str | None:
     if not trajectory_id:
         return None
     youth_id: str | None = session.execute(
@@ -149,7 +155,9 @@ def youth_of_trajectory(session: Session, trajectory_id: str | None) -> str | No
     return youth_id
 
 
-def may_see_youth(session: Session, professional_id: str, youth_id: str, today: date) -> bool:
+def may_see_youth(
+    session: Session | Connection, professional_id: str, youth_id: str, today: date
+) -> bool:
     """For page views: may this professional see this youth's page today? (The web app's role
     and caseload scoping comes first; this adds the consent.)"""
     return (

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from notifications.requests import MessageKind, NotifyOutcome
 from notifications.templates import MessageTemplates
@@ -138,6 +139,28 @@ async def test_a_new_message_is_planned_and_sent_without_reading_its_row_back(
     assert not [s for s in statements[inserted:] if s.startswith("select") and "outboxmessage" in s]
     (row,) = outbox_rows(world.engine)
     assert (row.status, row.attempts, row.sent_at) == (OutboxStatus.sent, 1, WORKDAY)
+
+
+async def test_a_new_message_is_planned_and_sent_without_an_orm_session(world: World) -> None:
+    """Every step of planning and sending a new message is a prebuilt statement on a plain
+    connection; an ORM session around them cost more than they did. A request whose row is
+    there already (a retry) still reads it back as a model and is not sent again."""
+    begun: list[object] = []
+
+    def record(session: Any, *_: Any) -> None:
+        begun.append(session)
+
+    event.listen(Session, "after_begin", record)
+    try:
+        first = await world.services.notifier.notify(request(), WORKDAY)
+        assert begun == []
+        again = await world.services.notifier.notify(request(), WORKDAY)
+    finally:
+        event.remove(Session, "after_begin", record)
+    assert (first.outcome, again.outcome) == (NotifyOutcome.sent, NotifyOutcome.already_sent)
+    assert again.outbox_ids == first.outbox_ids
+    assert len(begun) == 1, "the retry reads the earlier attempt's row in one session"
+    assert len(outbox_rows(world.engine)) == 1
 
 
 async def test_on_a_sqlite_file_a_message_is_planned_claimed_and_recorded_on_the_event_loop(
