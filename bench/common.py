@@ -49,6 +49,14 @@ def machine() -> str:
     return f"{platform.machine()}, {cpus} cores{memory}, Python {sys.version.split()[0]}"
 
 
+def rotated(kinds: list[str], turn: int) -> list[str]:
+    """The kinds in the order of turn ``turn``: each turn starts one further along, so no kind
+    always follows the same other one (the machine's slow spells and a fuller server are
+    shared)."""
+    shift = turn % len(kinds)
+    return kinds[shift:] + kinds[:shift]
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     if not ordered:

@@ -49,7 +49,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 
-from bench.common import Section
+from bench.common import Section, rotated
 from bench.stack import Embedded, embedded
 from store.base import new_id
 from store.trajectories import TaskRow
@@ -270,7 +270,7 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
                 turns.settled = dict.fromkeys(kinds, 0.0)
                 per_turn = max(1, count // rounds)
                 for r in range(rounds):
-                    for kind in kinds[r % len(kinds) :] + kinds[: r % len(kinds)]:
+                    for kind in rotated(kinds, r):
                         await turns.turn(kind, per_turn)
             executor.shutdown()
             await container.aclose()

@@ -32,7 +32,7 @@ from typing import Any
 
 from temporalio.common import TypedSearchAttributes
 
-from bench.common import Section
+from bench.common import Section, rotated
 from bench.enrollment import shaped_attributes, starts
 from bench.stack import Embedded, embedded
 from store.base import new_id
@@ -117,7 +117,7 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
             parts.seconds = dict.fromkeys(KINDS, 0.0)
             per_turn = max(1, count // rounds)
             for r in range(rounds):
-                for kind in KINDS[r % len(KINDS) :] + KINDS[: r % len(KINDS)]:
+                for kind in rotated(KINDS, r):
                     await parts.turn(kind, per_turn)
     counted = per_turn * rounds
     rates = {kind: counted / parts.seconds[kind] for kind in KINDS}
