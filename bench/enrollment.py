@@ -51,14 +51,13 @@ from temporalio.worker import Worker
 
 from bench.common import Section, rotated
 from bench.stack import Embedded, embedded
-from store.base import new_id
 from store.trajectories import TaskRow
 from tests.faults.stack import pinned_clock
 from waakvlam.container import build_container
 from waakvlam.worker import build_worker
 from workflows import search_attributes as sa
 from workflows import trajectory_releases as releases
-from workflows.trajectory_models import Enrollment, TrajectoryInput
+from workflows.trajectory_models import TrajectoryInput
 
 NAME = "enrollment"
 KINDS = ["baseline", "product", "own", "shaped"]
@@ -103,14 +102,9 @@ class TrajectoryShaped:
 def new_trajectory_input(stack: Embedded) -> str:
     """The shaped workflow's input: a new trajectory's own, as text (its timeline inside), so it
     is as large as the product's."""
-    request = stack.request(0)
-    enrollment = Enrollment(
-        trajectory_id=new_id("trj"), youth_id=new_id("yth"), school_id=request.school_id,
-        school_type=request.school_type, birth_date=request.birth_date,
-        leave_date=request.leave_date, enrolled_on=stack.today,
-        case_director_id=request.case_director_id, timeline=stack.timeline,
-    )  # fmt: skip
-    return TrajectoryInput(enrollment=enrollment, release=releases.CURRENT).model_dump_json()
+    return TrajectoryInput(
+        enrollment=stack.enrollment(0), release=releases.CURRENT
+    ).model_dump_json()
 
 
 def shaped_attributes() -> TypedSearchAttributes:

@@ -38,7 +38,7 @@ from bench.stack import Embedded, embedded
 from store.base import new_id
 from waakvlam.enrollment import start_trajectory, workflow_id
 from workflows import trajectory_releases as releases
-from workflows.trajectory_models import Enrollment, TrajectoryInput
+from workflows.trajectory_models import TrajectoryInput
 
 NAME = "enrollment_parts"
 KINDS = ["bare", "input", "attributes", "start", "enroll"]
@@ -53,17 +53,6 @@ LABELS = {
 }
 # Where each kind's pupil numbers start, so no two kinds enroll the same youth.
 FIRST_PUPIL = 3_000_000
-
-
-def new_enrollment(stack: Embedded, n: int) -> Enrollment:
-    """A new trajectory's enrollment, as ``enroll`` would make it, built in memory."""
-    request = stack.request(n)
-    return Enrollment(
-        trajectory_id=new_id("trj"), youth_id=new_id("yth"), school_id=request.school_id,
-        school_type=request.school_type, birth_date=request.birth_date,
-        leave_date=request.leave_date, enrolled_on=stack.today,
-        case_director_id=request.case_director_id, timeline=stack.timeline,
-    )  # fmt: skip
 
 
 class Parts:
@@ -88,16 +77,16 @@ class Parts:
 
     def start(self, kind: str, n: int) -> Awaitable[Any]:
         client, today = self.stack.client, self.stack.today
-        enrollment = new_enrollment(self.stack, n)
+        if kind == "bare":
+            return client.start_workflow(
+                "BareWait", id=f"bare-{new_id('trj')}", task_queue=self.queue
+            )
+        enrollment = self.stack.enrollment(n)
         if kind == "start":
             return start_trajectory(
                 client, workflow_id(enrollment.trajectory_id), enrollment,
                 task_queue=self.queue, today=today,
             )  # fmt: skip
-        if kind == "bare":
-            return client.start_workflow(
-                "BareWait", id=f"bare-{enrollment.trajectory_id}", task_queue=self.queue
-            )
         attributes = shaped_attributes() if kind == "attributes" else TypedSearchAttributes.empty
         return client.start_workflow(
             "TrajectoryWorkflow",

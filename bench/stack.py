@@ -21,6 +21,7 @@ from bench.common import bench_settings
 from config.domain import Role, SchoolType
 from config.settings import DEFAULT_TIMELINE, Settings
 from config.timeline import Timeline, load_timeline
+from store.base import new_id
 from store.db import Database, make_engine, migrate
 from tests.factories import Region, build_region
 from tests.fakes.smtp import free_port
@@ -28,6 +29,7 @@ from waakvlam.devserver import DevServer
 from waakvlam.enrollment import EnrollmentRequest, enroll
 from waakvlam.runtime import connect_ready
 from workflows.dates import add_months, local_date
+from workflows.trajectory_models import Enrollment
 
 
 @dataclass
@@ -54,6 +56,17 @@ class Embedded:
             last_name="Youth", birth_date=add_months(today, -12 * 16 - 5),
             leave_date=add_months(today, leave_in_months), school_type=SchoolType.pro,
             case_director_id=self.region.holder(Role.case_director),
+        )  # fmt: skip
+
+    def enrollment(self, n: int) -> Enrollment:
+        """A new trajectory's enrollment for pupil ``n``, as ``enroll`` would make it, built in
+        memory (no rows written)."""
+        request = self.request(n)
+        return Enrollment(
+            trajectory_id=new_id("trj"), youth_id=new_id("yth"), school_id=request.school_id,
+            school_type=request.school_type, birth_date=request.birth_date,
+            leave_date=request.leave_date, enrolled_on=self.today,
+            case_director_id=request.case_director_id, timeline=self.timeline,
         )  # fmt: skip
 
     async def enroll_many(
