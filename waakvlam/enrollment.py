@@ -35,7 +35,7 @@ from workflows import trajectory_attributes as attributes
 from workflows import trajectory_releases as releases
 from workflows.dates import age_on, birthday, midday_utc
 from workflows.trajectory import TrajectoryWorkflow
-from workflows.trajectory_models import Enrollment, TrajectoryInput
+from workflows.trajectory_models import MAX_HISTORY_EVENTS, Enrollment, TrajectoryInput
 
 MIN_AGE, MAX_AGE = 12, 27
 
@@ -214,7 +214,7 @@ async def enroll(
     request: EnrollmentRequest,
     task_queue: str,
     today: date,
-    max_history_events: int = 2000,
+    max_history_events: int = MAX_HISTORY_EVENTS,
 ) -> EnrollmentResult:
     workflow, enrollment, created = await database.run(_prepare, request, timeline, today)
     await start_trajectory(
@@ -233,7 +233,7 @@ async def start_trajectory(
     *,
     task_queue: str,
     today: date,
-    max_history_events: int = 2000,
+    max_history_events: int = MAX_HISTORY_EVENTS,
 ) -> None:
     """Start the youth's ``TrajectoryWorkflow`` (the second half of ``enroll``, after the rows
     are written), or leave the running one be. Its search attributes are there from the start."""

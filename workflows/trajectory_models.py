@@ -101,12 +101,16 @@ class TrajectoryState(BaseModel):
         return next((t for t in self.tasks if t.key == key), None)
 
 
+# Events in a run's history before it continues as new, unless the enrollment says otherwise.
+MAX_HISTORY_EVENTS = 2000
+
+
 class TrajectoryInput(BaseModel):
     """The workflow's input: a fresh enrollment, or the carried state after continue-as-new."""
 
     enrollment: Enrollment
     carried: TrajectoryState | None = None
-    max_history_events: int = Field(default=2000, ge=100, le=40_000)
+    max_history_events: int = Field(default=MAX_HISTORY_EVENTS, ge=100, le=40_000)
     # The release of the workflow code the run starts under (workflows/trajectory_releases.py);
     # 0 in the inputs of runs started before releases were recorded.
     release: int = Field(default=0, ge=0)
