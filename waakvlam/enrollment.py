@@ -8,7 +8,9 @@ completes the job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections import deque
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -38,6 +40,11 @@ from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import MAX_HISTORY_EVENTS, Enrollment, TrajectoryInput
 
 MIN_AGE, MAX_AGE = 12, 27
+# Enrolling many at once (``enroll_all``): the rows checked and written in one transaction
+# (SQLite's write lock is held for one such batch, a few tens of milliseconds), and the starts
+# in flight at a time.
+ROWS_PER_TRANSACTION = 100
+STARTS_IN_FLIGHT = 16
 
 
 class EnrollmentRequest(BaseModel):
@@ -165,30 +172,31 @@ def _new(request: EnrollmentRequest, timeline: Timeline) -> tuple[Row, Row]:
 
 
 def _register(
-    engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
+    connection: Connection, request: EnrollmentRequest, timeline: Timeline, today: date
 ) -> tuple[Row, Row, bool]:
-    """The checks, then the youth and trajectory rows in one transaction: plain statements, not
-    the ORM's unit of work (a quarter of the enrollment's Python time before). Enrolling the
-    same youth again returns what exists."""
-    with engine.begin() as connection:
-        youth_id = check(connection, request, timeline, today)
-        if youth_id is None:
-            youth, trajectory = _new(request, timeline)
-            connection.execute(ADD_YOUTH, youth)
-            connection.execute(ADD_TRAJECTORY, trajectory)
-            return youth, trajectory, True
-        youth = connection.execute(YOUTH_ROW, {"youth_id": youth_id}).mappings().one()
-        trajectory = connection.execute(TRAJECTORY_ROW, {"youth_id": youth_id}).mappings().one()
-        return youth, trajectory, False
+    """The checks, then the youth and trajectory rows, on a connection inside a transaction:
+    plain statements, not the ORM's unit of work (a quarter of the enrollment's Python time
+    before). Enrolling the same youth again returns what exists."""
+    youth_id = check(connection, request, timeline, today)
+    if youth_id is None:
+        youth, trajectory = _new(request, timeline)
+        connection.execute(ADD_YOUTH, youth)
+        connection.execute(ADD_TRAJECTORY, trajectory)
+        return youth, trajectory, True
+    youth = connection.execute(YOUTH_ROW, {"youth_id": youth_id}).mappings().one()
+    trajectory = connection.execute(TRAJECTORY_ROW, {"youth_id": youth_id}).mappings().one()
+    return youth, trajectory, False
 
 
-def _prepare(
-    engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
-) -> tuple[str, Enrollment, bool]:
-    """The database half of enrollment (checks, the youth and trajectory rows): one transaction,
-    safe to run again, so ``Database.run`` may retry it in a thread. Returns the workflow id, the
-    workflow's enrollment and whether the youth is new."""
-    youth, trajectory, created = _register(engine, request, timeline, today)
+# What the database half hands the start: the workflow id, the workflow's enrollment, and
+# whether the youth is new.
+Prepared = tuple[str, Enrollment, bool]
+
+
+def _prepared(
+    connection: Connection, request: EnrollmentRequest, timeline: Timeline, today: date
+) -> Prepared:
+    youth, trajectory, created = _register(connection, request, timeline, today)
     enrollment = Enrollment(
         trajectory_id=trajectory["id"],
         youth_id=youth["id"],
@@ -204,6 +212,31 @@ def _prepare(
         legal_representative_consent=request.legal_representative_consent,
     )
     return trajectory["workflow_id"], enrollment, created
+
+
+def _prepare(
+    engine: Engine, request: EnrollmentRequest, timeline: Timeline, today: date
+) -> Prepared:
+    """The database half of enrollment (checks, the youth and trajectory rows): one transaction,
+    safe to run again, so ``Database.run`` may retry it in a thread."""
+    with engine.begin() as connection:
+        return _prepared(connection, request, timeline, today)
+
+
+def _prepare_all(
+    engine: Engine, requests: Sequence[EnrollmentRequest], timeline: Timeline, today: date
+) -> list[Prepared | EnrollmentError]:
+    """The database half of many enrollments in one transaction, with one commit instead of one
+    each: every request's checks and rows as in ``_prepare``. A request with problems gets its
+    ``EnrollmentError`` and the others go on. Safe to run again, like ``_prepare``."""
+    prepared: list[Prepared | EnrollmentError] = []
+    with engine.begin() as connection:
+        for request in requests:
+            try:
+                prepared.append(_prepared(connection, request, timeline, today))
+            except EnrollmentError as error:
+                prepared.append(error)
+    return prepared
 
 
 async def enroll(
@@ -224,6 +257,77 @@ async def enroll(
     return EnrollmentResult(
         trajectory_id=enrollment.trajectory_id, youth_id=enrollment.youth_id, created=created
     )
+
+
+async def enroll_all(
+    *,
+    database: Database,
+    client: Client,
+    timeline: Timeline,
+    requests: Sequence[EnrollmentRequest],
+    task_queue: str,
+    today: date,
+    concurrency: int = STARTS_IN_FLIGHT,
+    max_history_events: int = MAX_HISTORY_EVENTS,
+) -> list[EnrollmentResult | EnrollmentError]:
+    """Many enrollments at once (a school's CSV file, a caseload taken over): the checks and
+    rows of ``enroll``, written :data:`ROWS_PER_TRANSACTION` to a transaction, and the
+    trajectories started ``concurrency`` at a time while the next rows are written. One
+    outcome per request, in order: its result, or its problems (the other requests are
+    enrolled all the same).
+
+    If a start fails (Temporal unreachable), the starts still in flight are stopped and the
+    error is raised; the rows written stay, and running the same requests again starts what
+    did not start (enrollment is idempotent, and a running trajectory is left be)."""
+    outcomes: list[EnrollmentResult | EnrollmentError | None] = [None] * len(requests)
+    gate = asyncio.Semaphore(concurrency)
+
+    failed = asyncio.Event()
+
+    async def start(index: int, workflow: str, enrollment: Enrollment, created: bool) -> None:
+        async with gate:
+            if failed.is_set():
+                return  # an earlier start failed: its error is on its way to the caller
+            try:
+                await start_trajectory(
+                    client, workflow, enrollment, task_queue=task_queue, today=today,
+                    max_history_events=max_history_events,
+                )  # fmt: skip
+            except BaseException:
+                failed.set()
+                raise
+        outcomes[index] = EnrollmentResult(
+            trajectory_id=enrollment.trajectory_id, youth_id=enrollment.youth_id, created=created
+        )
+
+    # One transaction's starts run while the next transaction's rows are written; the one after
+    # waits until the first's starts are done, so the rows written stay just ahead of the starts.
+    started: list[asyncio.Task[None]] = []
+    waves: deque[list[asyncio.Task[None]]] = deque()
+    try:
+        for first in range(0, len(requests), ROWS_PER_TRANSACTION):
+            chunk = requests[first : first + ROWS_PER_TRANSACTION]
+            wave = []
+            for index, prepared in enumerate(
+                await database.run(_prepare_all, chunk, timeline, today), first
+            ):
+                if isinstance(prepared, EnrollmentError):
+                    outcomes[index] = prepared
+                else:
+                    wave.append(asyncio.create_task(start(index, *prepared)))
+            started += wave
+            waves.append(wave)
+            if len(waves) > 1:
+                await asyncio.gather(*waves.popleft())
+        while waves:
+            await asyncio.gather(*waves.popleft())
+    finally:  # after a failed start: stop the others, and collect what each ended with
+        for task in started:
+            task.cancel()
+        await asyncio.gather(*started, return_exceptions=True)
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == len(requests), "every request has its outcome"
+    return done
 
 
 async def start_trajectory(

@@ -17,7 +17,13 @@ from sqlmodel import Session, col, select
 
 from config.domain import SchoolType, VsoProfile
 from store.directory import Organisation, OrganisationKind
-from waakvlam.enrollment import EnrollmentError, EnrollmentRequest, EnrollmentResult, enroll
+from waakvlam.enrollment import (
+    EnrollmentError,
+    EnrollmentRequest,
+    EnrollmentResult,
+    enroll,
+    enroll_all,
+)
 from web.auth import ApiClient, Forbidden, Viewer, audit
 from web.site import Caller, SignedIn, WebContext, ctx, form_post
 
@@ -64,6 +70,39 @@ async def enroll_one(
         )
         session.commit()
     return result
+
+
+async def enroll_many(
+    context: WebContext, who: Viewer | ApiClient, requests: list[EnrollmentRequest]
+) -> list[EnrollmentResult | EnrollmentError]:
+    """A whole file at once (``waakvlam.enrollment.enroll_all``): refused before anything is
+    written if one row is for a school ``who`` may not enroll for; one audit row per youth."""
+    if not all(who.may_enroll_for(request.school_id) for request in requests):
+        raise Forbidden()
+    if context.client is None:
+        raise HTTPException(503, "enrollment is not connected to Temporal")
+    container = context.container
+    outcomes = await enroll_all(
+        database=container.database,
+        client=context.client,
+        timeline=container.timeline,
+        requests=requests,
+        task_queue=container.settings.temporal_task_queue,
+        today=date.today(),
+    )
+    with Session(container.engine) as session:
+        for request, outcome in zip(requests, outcomes, strict=True):
+            if isinstance(outcome, EnrollmentResult):
+                audit(
+                    session,
+                    who,
+                    "youth_enrolled",
+                    "trajectory",
+                    outcome.trajectory_id,
+                    {"created": outcome.created, "school_id": request.school_id},
+                )
+        session.commit()
+    return outcomes
 
 
 def _form_page(context: WebContext, request: Request, viewer: Viewer, **extra: Any) -> Response:

@@ -16,10 +16,10 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from waakvlam.enrollment import EnrollmentError
+from waakvlam.enrollment import EnrollmentError, EnrollmentResult
 from web.auth import Forbidden, Viewer, audit
 from web.csv_import import ImportPreview, ImportRefused, preview
-from web.enroll import enroll_one, schools_for
+from web.enroll import enroll_many, schools_for
 from web.site import SignedIn, WebContext, ctx, form_post
 
 router = APIRouter(tags=["import"])
@@ -117,16 +117,15 @@ async def confirm(request: Request, viewer: SignedIn) -> Response:
             content=content,
             school=school,
         )
-    created = existing = 0
-    failed: list[str] = []
-    for row in result.valid:
-        assert row.request is not None
-        try:
-            outcome = await enroll_one(context, viewer, row.request)
-        except EnrollmentError as exc:
-            failed.append(f"regel {row.line}: {'; '.join(exc.problems)}")
-            continue
-        created, existing = created + outcome.created, existing + (not outcome.created)
+    rows = result.valid
+    outcomes = await enroll_many(context, viewer, [row.request for row in rows if row.request])
+    created = sum(isinstance(o, EnrollmentResult) and o.created for o in outcomes)
+    existing = sum(isinstance(o, EnrollmentResult) and not o.created for o in outcomes)
+    failed = [
+        f"regel {row.line}: {'; '.join(outcome.problems)}"
+        for row, outcome in zip(rows, outcomes, strict=True)
+        if isinstance(outcome, EnrollmentError)
+    ]
     with Session(context.container.engine) as session:
         audit(
             session,

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, func, select
 
+from store.audit import AuditEntry
 from store.trajectories import Trajectory
 from store.youth import Youth
 from tests.web.world import WebWorld
@@ -163,3 +164,28 @@ async def test_only_school_staff_import_and_only_for_their_school(web: WebWorld)
     outsider, csrf = web.as_role("outsider")
     response = await upload(outsider, csrf, csv_text([leaver(1)]).encode())
     assert response.status_code == 403
+
+
+async def test_a_file_of_hundreds_is_enrolled_at_once_with_an_audit_row_per_youth(
+    web: WebWorld,
+) -> None:
+    """The confirmed rows go through ``enroll_all`` (rows written a transaction at a time, the
+    starts in flight together), each youth once, and the audit names every trajectory."""
+    client, csrf, temporal = staff(web)
+    before = count(web)
+    rows = [leaver(n) for n in range(100, 400)]
+    rows[17] = leaver(117, leave="morgen")
+    page = await upload(client, csrf, csv_text(rows).encode())
+    form = {"csrf_token": csrf, "school_id": "org_school", "mode": "valid",
+            "content": content_of(page.text)}  # fmt: skip
+    done = await client.post("/import/confirm", data=form)
+    assert done.status_code == 200 and "299 nieuw aangemeld" in done.text, done.text[-800:]
+    assert count(web) == before + 299
+    assert len(temporal.started) == len(set(temporal.started)) == 299
+    with Session(web.engine) as session:
+        enrolled = session.exec(
+            select(AuditEntry.subject_id).where(AuditEntry.action == "youth_enrolled")
+        ).all()
+        trajectories = session.exec(select(Trajectory.workflow_id)).all()
+    assert {f"trajectory-{t}" for t in enrolled} == set(temporal.started)
+    assert set(temporal.started) <= set(trajectories)

@@ -7,7 +7,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from config.domain import Role, SchoolType
 from store.directory import Organisation
@@ -15,7 +17,8 @@ from store.trajectories import TaskStatus, Trajectory
 from store.youth import Youth
 from tests.threads import another_writer, work_sent_to_threads
 from tests.workflows.conftest import Harness
-from waakvlam.enrollment import EnrollmentError, EnrollmentRequest, enroll
+from waakvlam import enrollment
+from waakvlam.enrollment import EnrollmentError, EnrollmentRequest, EnrollmentResult, enroll
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import CompleteTask, DeclareNotApplicable, NotApplicableReason
 
@@ -163,3 +166,110 @@ async def test_a_task_can_be_declared_not_applicable_with_a_reason(harness: Harn
     assert again.status == "already_done"
     entries = {e.key: e for e in await handle.query(TrajectoryWorkflow.timeline)}
     assert entries["internship_choice"].status is TaskStatus.not_applicable
+
+
+def _args(h: Harness, today: date) -> dict[str, Any]:
+    return {"database": h.database, "client": h.env.client, "timeline": h.timeline,
+            "task_queue": h.task_queue, "today": today}  # fmt: skip
+
+
+def _counts(h: Harness) -> tuple[int, int]:
+    with Session(h.engine) as session:
+        youth = session.exec(select(func.count()).select_from(Youth)).one()
+        trajectories = session.exec(select(func.count()).select_from(Trajectory)).one()
+    return youth, trajectories
+
+
+async def test_many_enrollments_at_once_enroll_each_once_and_name_the_bad_ones(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A school's file at once: every good row enrolled and its trajectory running, a bad row's
+    problems in its place, a pupil number twice in the file one youth, and the same file again
+    changes nothing. Two rows to a transaction, so the rows of one are written while the starts
+    of the one before are under way."""
+    h = harness
+    today = await h.today()
+    monkeypatch.setattr(enrollment, "ROWS_PER_TRANSACTION", 2)
+    youth_before, trajectories_before = _counts(h)
+    requests = [
+        request(h, today, school_ref="F-1"),
+        request(h, today, school_ref="F-2", school_id="org_unknown"),
+        request(h, today, school_ref="F-3"),
+        request(h, today, school_ref="F-1"),  # the same pupil again, later in the file
+        request(h, today, school_ref="F-5", birth_date=today + timedelta(days=1)),
+        request(h, today, school_ref="F-6"),
+    ]
+    outcomes = await enrollment.enroll_all(requests=requests, concurrency=2, **_args(h, today))
+    assert [type(o).__name__ for o in outcomes] == [
+        "EnrollmentResult", "EnrollmentError", "EnrollmentResult", "EnrollmentResult",
+        "EnrollmentError", "EnrollmentResult",
+    ]  # fmt: skip
+    results = [o for o in outcomes if isinstance(o, EnrollmentResult)]
+    h.started += [f"trajectory-{r.trajectory_id}" for r in results]
+    assert outcomes[1].problems == ["school_id: unknown school 'org_unknown'"]  # type: ignore[union-attr]
+    assert outcomes[4].problems == ["birth_date: must be in the past"]  # type: ignore[union-attr]
+    assert [r.created for r in results] == [True, True, False, True]
+    assert results[0].trajectory_id == results[2].trajectory_id
+    assert _counts(h) == (youth_before + 3, trajectories_before + 3)
+    for result in results:
+        handle = h.env.client.get_workflow_handle(f"trajectory-{result.trajectory_id}")
+        summary = await handle.query(TrajectoryWorkflow.summary)
+        assert summary.trajectory_id == result.trajectory_id and summary.runs == 1
+
+    again = await enrollment.enroll_all(requests=requests, **_args(h, today))
+    assert [o.created for o in again if isinstance(o, EnrollmentResult)] == [False] * 4
+    assert [o.trajectory_id for o in again if isinstance(o, EnrollmentResult)] == [
+        r.trajectory_id for r in results
+    ]
+    assert _counts(h) == (youth_before + 3, trajectories_before + 3)
+
+
+class StartsFailAfter:
+    """The test server's client, except that Temporal stops answering starts after ``good``
+    of them (an outage in the middle of an import)."""
+
+    def __init__(self, client: Client, good: int) -> None:
+        self.client, self.good, self.calls = client, good, 0
+
+    async def start_workflow(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls > self.good:
+            raise RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
+        return await self.client.start_workflow(*args, **kwargs)
+
+
+async def test_an_import_cut_short_by_an_outage_completes_when_run_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Temporal stops answering part-way: the error reaches the caller, no start is left
+    running behind it, and the rows written stay; the same requests again start exactly the
+    trajectories that did not start, and every youth has one trajectory."""
+    h = harness
+    today = await h.today()
+    monkeypatch.setattr(enrollment, "ROWS_PER_TRANSACTION", 3)
+    requests = [request(h, today, school_ref=f"O-{n}") for n in range(8)]
+    args = _args(h, today)
+    failing = StartsFailAfter(h.env.client, good=2)
+    with pytest.raises(RPCError, match="unavailable"):
+        await enrollment.enroll_all(requests=requests, concurrency=1, **args | {"client": failing})
+    calls_at_failure = failing.calls
+    await asyncio.sleep(0.2)
+    assert failing.calls == calls_at_failure == 3, "nothing went on starting after the error"
+    with Session(h.engine) as session:
+        written = session.exec(select(Trajectory).join(Youth)).all()
+        refs = set(session.exec(select(Youth.school_ref).where(col(Youth.school_ref).like("O-%"))))
+    # The second transaction's rows were written while the first's starts ran; the third's not.
+    assert refs == {f"O-{n}" for n in range(6)}, "the rows written stay, and no more"
+
+    outcomes = await enrollment.enroll_all(requests=requests, **args)
+    results = [o for o in outcomes if isinstance(o, EnrollmentResult)]
+    assert len(results) == 8
+    h.started += [f"trajectory-{r.trajectory_id}" for r in results]
+    assert [r.created for r in results] == [False] * 6 + [True] * 2, "the rows written are found"
+    for result in results:
+        handle = h.env.client.get_workflow_handle(f"trajectory-{result.trajectory_id}")
+        assert (await handle.query(TrajectoryWorkflow.summary)).runs == 1
+    with Session(h.engine) as session:
+        assert len(session.exec(select(Trajectory).join(Youth)).all()) == len(written) + (
+            8 - len(refs)
+        )
