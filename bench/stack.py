@@ -26,7 +26,7 @@ from store.db import Database, make_engine, migrate
 from tests.factories import Region, build_region
 from tests.fakes.smtp import free_port
 from waakvlam.devserver import DevServer
-from waakvlam.enrollment import EnrollmentRequest, enroll
+from waakvlam.enrollment import EnrollmentRequest, EnrollmentResult, enroll, enroll_all
 from waakvlam.runtime import connect_ready
 from workflows.dates import add_months, local_date
 from workflows.trajectory_models import Enrollment
@@ -92,6 +92,22 @@ class Embedded:
                 ids.append(result.trajectory_id)
 
         await asyncio.gather(*(one(n) for n in range(first, first + count)))
+        return ids
+
+    async def import_many(
+        self, count: int, *, first: int = 0, concurrency: int = 16, task_queue: str | None = None
+    ) -> list[str]:
+        """Pupils ``first`` to ``first + count`` enrolled as one file is (``enroll_all``, the CSV
+        import's path): ``concurrency`` starts in flight, as ``enroll_many`` has enrollments."""
+        outcomes = await enroll_all(
+            database=self.database, client=self.client, timeline=self.timeline,
+            requests=[self.request(n) for n in range(first, first + count)],
+            task_queue=task_queue or self.settings.temporal_task_queue, today=self.today,
+            concurrency=concurrency,
+        )  # fmt: skip
+        ids = [o.trajectory_id for o in outcomes if isinstance(o, EnrollmentResult)]
+        if len(ids) != count:
+            raise RuntimeError(f"{count - len(ids)} of {count} not enrolled: {outcomes[:3]}")
         return ids
 
 
