@@ -18,6 +18,7 @@ COMMANDS = (
     "web",
     "timeline",
     "enroll",
+    "imports",
     "stalled",
     "purge",
     "export",
