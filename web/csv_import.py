@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from config.timeline import Timeline
-from store.youth import Youth
 from waakvlam.enrollment import EnrollmentError, EnrollmentRequest, check
 
 MAX_ROWS = 10_000
@@ -235,23 +234,8 @@ def preview(
             continue
         seen[key] = row.line
         try:
-            check(session, row.request, timeline, today)
+            # The check looks the pupil up at its school too: enrolled before if found.
+            row.existing = check(session, row.request, timeline, today) is not None
         except EnrollmentError as exc:
             row.problems.extend(exc.problems)
-    _mark_existing(session, rows)
     return ImportPreview(rows, delimiter, encoding, warnings)
-
-
-def _mark_existing(session: Session, rows: list[ImportRow]) -> None:
-    wanted = {(r.request.school_id, r.request.school_ref): r for r in rows if r.request}
-    refs = sorted({ref for _, ref in wanted})
-    for start in range(0, len(refs), 500):
-        found = session.exec(
-            select(Youth.school_id, Youth.school_ref).where(
-                col(Youth.school_ref).in_(refs[start : start + 500])
-            )
-        ).all()
-        for school_id, ref in found:
-            row = wanted.get((school_id, ref))
-            if row is not None:
-                row.existing = True

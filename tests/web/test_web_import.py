@@ -189,3 +189,15 @@ async def test_a_file_of_hundreds_is_enrolled_at_once_with_an_audit_row_per_yout
         trajectories = session.exec(select(Trajectory.workflow_id)).all()
     assert {f"trajectory-{t}" for t in enrolled} == set(temporal.started)
     assert set(temporal.started) <= set(trajectories)
+
+
+async def test_the_preview_counts_a_pupil_enrolled_before_only_at_the_same_school(
+    web: WebWorld,
+) -> None:
+    """``R00a1`` is enrolled at org_school already; ``R00b2`` is a pupil number of org_school2,
+    so at org_school it is a new pupil."""
+    client, csrf, _ = staff(web)
+    rows = [leaver(0, ref="R00a1"), leaver(0, ref="R00b2"), leaver(7)]
+    page = await upload(client, csrf, csv_text(rows).encode())
+    assert page.status_code == 200
+    assert "3 regels · 3 goed · 0 regels met fouten · 1 al aangemeld" in page.text, page.text
