@@ -21,7 +21,6 @@ from waakvlam.enrollment import (
     EnrollmentError,
     EnrollmentRequest,
     EnrollmentResult,
-    enroll,
     enroll_all,
 )
 from web.auth import ApiClient, Forbidden, Viewer, audit
@@ -46,30 +45,11 @@ def schools_for(
 async def enroll_one(
     context: WebContext, who: Viewer | ApiClient, request: EnrollmentRequest
 ) -> EnrollmentResult:
-    if not who.may_enroll_for(request.school_id):
-        raise Forbidden()
-    if context.client is None:
-        raise HTTPException(503, "enrollment is not connected to Temporal")
-    container = context.container
-    result = await enroll(
-        database=container.database,
-        client=context.client,
-        timeline=container.timeline,
-        request=request,
-        task_queue=container.settings.temporal_task_queue,
-        today=date.today(),
-    )
-    with Session(container.engine) as session:
-        audit(
-            session,
-            who,
-            "youth_enrolled",
-            "trajectory",
-            result.trajectory_id,
-            {"created": result.created, "school_id": request.school_id},
-        )
-        session.commit()
-    return result
+    """One youth (the form, the API): ``enroll_many`` of one, its problems raised."""
+    (outcome,) = await enroll_many(context, who, [request])
+    if isinstance(outcome, EnrollmentError):
+        raise outcome
+    return outcome
 
 
 async def enroll_many(
