@@ -280,9 +280,7 @@ async def enroll_all(
     error is raised; the rows written stay, and running the same requests again starts what
     did not start (enrollment is idempotent, and a running trajectory is left be)."""
     outcomes: list[EnrollmentResult | EnrollmentError | None] = [None] * len(requests)
-    gate = asyncio.Semaphore(concurrency)
-
-    failed = asyncio.Event()
+    gate, failed = asyncio.Semaphore(concurrency), asyncio.Event()
 
     async def start(index: int, workflow: str, enrollment: Enrollment, created: bool) -> None:
         async with gate:
