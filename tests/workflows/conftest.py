@@ -196,3 +196,12 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     async with running_harness(isolated_workflow_env, sqlite_engine, task_queue) as harness:
         yield harness
+
+
+@pytest.fixture
+async def harness_on_either_database(
+    isolated_workflow_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> AsyncIterator[Harness]:
+    """The harness on SQLite and on PostgreSQL (skipped without WAAKVLAM_TEST_POSTGRES_URL)."""
+    async with running_harness(isolated_workflow_env, engine, task_queue) as harness:
+        yield harness

@@ -181,13 +181,13 @@ def _counts(h: Harness) -> tuple[int, int]:
 
 
 async def test_many_enrollments_at_once_enroll_each_once_and_name_the_bad_ones(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    harness_on_either_database: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A school's file at once: every good row enrolled and its trajectory running, a bad row's
     problems in its place, a pupil number twice in the file one youth, and the same file again
     changes nothing. Two rows to a transaction, so the rows of one are written while the starts
     of the one before are under way."""
-    h = harness
+    h = harness_on_either_database
     today = await h.today()
     monkeypatch.setattr(enrollment, "ROWS_PER_TRANSACTION", 2)
     youth_before, trajectories_before = _counts(h)
