@@ -73,6 +73,18 @@ class EnrollmentError(ValueError):
         super().__init__("; ".join(problems))
 
 
+class EnrollmentInterrupted(RuntimeError):
+    """``enroll_all`` stopped part-way because a start failed (its cause: Temporal unreachable,
+    say). ``outcomes`` holds one entry per request: its result if its trajectory started, its
+    problems if it had any, None if it was not started. The rows written stay; running the same
+    requests again finishes the job."""
+
+    def __init__(self, outcomes: list[EnrollmentResult | EnrollmentError | None]) -> None:
+        self.outcomes = outcomes
+        started = sum(isinstance(o, EnrollmentResult) for o in outcomes)
+        super().__init__(f"enrollment stopped after {started} of {len(outcomes)} started")
+
+
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 PROFESSIONAL = Professional.__table__  # type: ignore[attr-defined]
 YOUTH = Youth.__table__  # type: ignore[attr-defined]
@@ -276,9 +288,11 @@ async def enroll_all(
     outcome per request, in order: its result, or its problems (the other requests are
     enrolled all the same).
 
-    If a start fails (Temporal unreachable), the starts still in flight are stopped and the
-    error is raised; the rows written stay, and running the same requests again starts what
-    did not start (enrollment is idempotent, and a running trajectory is left be)."""
+    If a start fails (Temporal unreachable), no further start is made, the starts already sent
+    get their answers, and :class:`EnrollmentInterrupted` is raised from the failure, with what
+    each request came to;
+    the rows written stay, and running the same requests again starts what did not start
+    (enrollment is idempotent, and a running trajectory is left be)."""
     outcomes: list[EnrollmentResult | EnrollmentError | None] = [None] * len(requests)
     gate, failed = asyncio.Semaphore(concurrency), asyncio.Event()
 
@@ -319,9 +333,17 @@ async def enroll_all(
                 await asyncio.gather(*waves.popleft())
         while waves:
             await asyncio.gather(*waves.popleft())
-    finally:  # after a failed start: stop the others, and collect what each ended with
+    except asyncio.CancelledError:
         for task in started:
             task.cancel()
+        raise
+    except Exception as failure:
+        if not failed.is_set():
+            raise  # the database half failed: nothing is started past it, and no start failed
+        raise EnrollmentInterrupted(outcomes) from failure
+    finally:
+        # After a failure: the starts already sent get their answers (so ``outcomes`` says which
+        # trajectories run), and those still waiting for the gate see ``failed`` and are not made.
         await asyncio.gather(*started, return_exceptions=True)
     done = [outcome for outcome in outcomes if outcome is not None]
     assert len(done) == len(requests), "every request has its outcome"

@@ -7,18 +7,21 @@ number: enrolling twice answers the existing trajectory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from config.domain import SchoolType, VsoProfile
 from store.directory import Organisation, OrganisationKind
 from waakvlam.enrollment import (
     EnrollmentError,
+    EnrollmentInterrupted,
     EnrollmentRequest,
     EnrollmentResult,
     enroll_all,
@@ -45,8 +48,12 @@ def schools_for(
 async def enroll_one(
     context: WebContext, who: Viewer | ApiClient, request: EnrollmentRequest
 ) -> EnrollmentResult:
-    """One youth (the form, the API): ``enroll_many`` of one, its problems raised."""
-    (outcome,) = await enroll_many(context, who, [request])
+    """One youth (the form, the API): ``enroll_many`` of one, its problems raised; 503 when
+    Temporal does not answer (the rows written stay, and enrolling again finishes it)."""
+    try:
+        (outcome,) = await enroll_many(context, who, [request])
+    except EnrollmentInterrupted as stopped:
+        raise HTTPException(503, "temporal_unavailable") from stopped
     if isinstance(outcome, EnrollmentError):
         raise outcome
     return outcome
@@ -56,21 +63,37 @@ async def enroll_many(
     context: WebContext, who: Viewer | ApiClient, requests: list[EnrollmentRequest]
 ) -> list[EnrollmentResult | EnrollmentError]:
     """A whole file at once (``waakvlam.enrollment.enroll_all``): refused before anything is
-    written if one row is for a school ``who`` may not enroll for; one audit row per youth."""
+    written if one row is for a school ``who`` may not enroll for; one audit row per youth
+    enrolled, also when Temporal stops answering part-way (``EnrollmentInterrupted``)."""
     if not all(who.may_enroll_for(request.school_id) for request in requests):
         raise Forbidden()
     if context.client is None:
         raise HTTPException(503, "enrollment is not connected to Temporal")
     container = context.container
-    outcomes = await enroll_all(
-        database=container.database,
-        client=context.client,
-        timeline=container.timeline,
-        requests=requests,
-        task_queue=container.settings.temporal_task_queue,
-        today=date.today(),
-    )
-    with Session(container.engine) as session:
+    try:
+        outcomes = await enroll_all(
+            database=container.database,
+            client=context.client,
+            timeline=container.timeline,
+            requests=requests,
+            task_queue=container.settings.temporal_task_queue,
+            today=date.today(),
+        )
+    except EnrollmentInterrupted as stopped:
+        _audit_enrolled(container.engine, who, requests, stopped.outcomes)
+        raise
+    _audit_enrolled(container.engine, who, requests, outcomes)
+    return outcomes
+
+
+def _audit_enrolled(
+    engine: Engine,
+    who: Viewer | ApiClient,
+    requests: list[EnrollmentRequest],
+    outcomes: Sequence[EnrollmentResult | EnrollmentError | None],
+) -> None:
+    """One audit entry per youth enrolled (None: a request whose start was not made)."""
+    with Session(engine) as session:
         for request, outcome in zip(requests, outcomes, strict=True):
             if isinstance(outcome, EnrollmentResult):
                 audit(
@@ -82,7 +105,6 @@ async def enroll_many(
                     {"created": outcome.created, "school_id": request.school_id},
                 )
         session.commit()
-    return outcomes
 
 
 def _form_page(context: WebContext, request: Request, viewer: Viewer, **extra: Any) -> Response:

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from waakvlam.enrollment import EnrollmentError, EnrollmentResult
+from waakvlam.enrollment import EnrollmentError, EnrollmentInterrupted, EnrollmentResult
 from web.auth import Forbidden, Viewer, audit
 from web.csv_import import ImportPreview, ImportRefused, preview
 from web.enroll import enroll_many, schools_for
@@ -118,7 +118,18 @@ async def confirm(request: Request, viewer: SignedIn) -> Response:
             school=school,
         )
     rows = result.valid
-    outcomes = await enroll_many(context, viewer, [row.request for row in rows if row.request])
+    try:
+        outcomes = await enroll_many(context, viewer, [row.request for row in rows if row.request])
+    except EnrollmentInterrupted as stopped:
+        started = sum(isinstance(o, EnrollmentResult) for o in stopped.outcomes)
+        error = (
+            f"Temporal antwoordt niet: {started} van de {len(rows)} leerlingen zijn aangemeld. "
+            "Wat al is aangemeld blijft staan; importeer hetzelfde bestand straks opnieuw om de "
+            "rest aan te melden."
+        )
+        return context.render(
+            request, "site/import.html", 503, schools=schools, result=None, error=error
+        )
     created = sum(isinstance(o, EnrollmentResult) and o.created for o in outcomes)
     existing = sum(isinstance(o, EnrollmentResult) and not o.created for o in outcomes)
     failed = [

@@ -17,7 +17,9 @@ from store.audit import AuditEntry
 from store.db import make_engine, migrate
 from store.trajectories import Trajectory
 from tests.factories import build_region
+from tests.fakes.temporal_outage import StartsFailAfter
 from waakvlam.cli import main
+from waakvlam.commands import imports
 from waakvlam.commands.imports import import_file
 
 BIRTH = (date.today() - timedelta(days=17 * 365 + 30)).strftime("%d-%m-%Y")
@@ -116,3 +118,39 @@ async def test_a_file_is_enrolled_once_and_a_file_with_problems_only_when_asked(
     assert set(audited) == {t.id for t in everything} and len(files) == 3
     for trajectory in everything:
         await dev_env.client.get_workflow_handle(trajectory.workflow_id).terminate("test over")
+
+
+async def test_an_outage_part_way_is_reported_and_the_same_import_finishes_it(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = settings.model_copy(update={"temporal_task_queue": task_queue})
+    migrate(engine := make_engine(settings.resolved_database_url))
+    school = build_region(engine).school_id
+    engine.dispose()
+
+    async def failing_after_two(_: Settings, **__: object) -> StartsFailAfter:
+        return StartsFailAfter(dev_env.client, good=2)
+
+    monkeypatch.setattr(imports, "connect_ready", failing_after_two)
+    file = leavers(*(leaver(f"D{n}") for n in range(4)))
+    out = io.StringIO()
+    assert await import_file(settings, file, school=school, out=out) == 1
+    assert "interrupted: Temporal stopped answering" in out.getvalue()
+    assert "2 of 4 started. What was enrolled stays" in out.getvalue()
+
+    async def working(_: Settings, **__: object) -> object:
+        return dev_env.client
+
+    monkeypatch.setattr(imports, "connect_ready", working)
+    out = io.StringIO()
+    assert await import_file(settings, file, school=school, out=out) == 0
+    assert "imported: 0 enrolled, 4 enrolled before" in out.getvalue()
+    written = trajectories(settings)
+    assert len(written) == 4
+    for trajectory in written:
+        handle = dev_env.client.get_workflow_handle(trajectory.workflow_id)
+        assert (await handle.describe()).task_queue == task_queue
+        await handle.terminate("test over")

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from sqlmodel import Session, func, select
+from temporalio.service import RPCError, RPCStatusCode
 
 from store.audit import AuditEntry
 from store.trajectories import Trajectory
@@ -24,12 +25,16 @@ LEAVE = (date.today() + timedelta(days=200)).strftime("%d-%m-%Y")
 
 
 class FakeTemporal:
-    """Records the workflows enrollment starts (the trajectory tests run them for real)."""
+    """Records the workflows enrollment starts (the trajectory tests run them for real); with
+    ``answers``, stops answering after that many starts, as Temporal does in an outage."""
 
-    def __init__(self) -> None:
+    def __init__(self, answers: int | None = None) -> None:
         self.started: list[str] = []
+        self.answers = answers
 
     async def start_workflow(self, *args: Any, id: str, **kwargs: Any) -> None:
+        if self.answers is not None and len(self.started) >= self.answers:
+            raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
         self.started.append(id)
 
 
@@ -201,3 +206,48 @@ async def test_the_preview_counts_a_pupil_enrolled_before_only_at_the_same_schoo
     page = await upload(client, csrf, csv_text(rows).encode())
     assert page.status_code == 200
     assert "3 regels · 3 goed · 0 regels met fouten · 1 al aangemeld" in page.text, page.text
+
+
+async def test_an_outage_part_way_says_how_far_it_got_and_the_same_file_finishes_it(
+    web: WebWorld,
+) -> None:
+    """Temporal stops answering after two starts: the page says so (503) and how many were
+    enrolled, those two are in the audit log, and the same file again enrolls the rest."""
+    client, csrf, _ = staff(web)
+    web.app.state.web.client = FakeTemporal(answers=2)
+    page = await upload(client, csrf, csv_text([leaver(n) for n in range(500, 505)]).encode())
+    form = {"csrf_token": csrf, "school_id": "org_school", "mode": "all",
+            "content": content_of(page.text)}  # fmt: skip
+    stopped = await client.post("/import/confirm", data=form)
+    assert stopped.status_code == 503
+    assert "Temporal antwoordt niet: 2 van de 5 leerlingen zijn aangemeld" in stopped.text
+
+    def enrolled() -> list[str]:
+        with Session(web.engine) as session:
+            query = select(AuditEntry.subject_id).where(AuditEntry.action == "youth_enrolled")
+            return list(session.exec(query).all())
+
+    assert len(enrolled()) == 2
+    web.app.state.web.client = temporal = FakeTemporal()
+    done = await client.post("/import/confirm", data=form)
+    # All five rows were written before the outage (one transaction): each is "enrolled before",
+    # and each trajectory is started (a running one is left be).
+    assert "0 nieuw aangemeld · 5 al aangemeld" in done.text, done.text[-600:]
+    assert len(temporal.started) == 5 and len(enrolled()) == 2 + 5
+
+
+async def test_one_enrollment_by_the_api_answers_503_when_temporal_does_not(
+    web: WebWorld,
+) -> None:
+    client, csrf, _ = staff(web)
+    web.app.state.web.client = FakeTemporal(answers=0)
+    body = {"school_id": "org_school", "school_ref": "API-1", "first_name": "Sanne",
+            "last_name": "Bakker", "birth_date": "2009-05-01",
+            "leave_date": (date.today() + timedelta(days=200)).isoformat(),
+            "school_type": "PrO"}  # fmt: skip
+    response = await client.post("/api/enrollments", json=body, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 503 and response.json()["detail"] == "temporal_unavailable"
+    web.app.state.web.client = temporal = FakeTemporal()
+    again = await client.post("/api/enrollments", json=body, headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 200 and not again.json()["created"], "the row was written"
+    assert temporal.started == [f"trajectory-{again.json()['trajectory_id']}"]

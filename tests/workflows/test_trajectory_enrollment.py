@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session, col, func, select
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from config.domain import Role, SchoolType
 from store.directory import Organisation
 from store.trajectories import TaskStatus, Trajectory
 from store.youth import Youth
+from tests.fakes.temporal_outage import StartsFailAfter
 from tests.threads import another_writer, work_sent_to_threads
 from tests.workflows.conftest import Harness
 from waakvlam import enrollment
@@ -224,20 +224,6 @@ async def test_many_enrollments_at_once_enroll_each_once_and_name_the_bad_ones(
     assert _counts(h) == (youth_before + 3, trajectories_before + 3)
 
 
-class StartsFailAfter:
-    """The test server's client, except that Temporal stops answering starts after ``good``
-    of them (an outage in the middle of an import)."""
-
-    def __init__(self, client: Client, good: int) -> None:
-        self.client, self.good, self.calls = client, good, 0
-
-    async def start_workflow(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        if self.calls > self.good:
-            raise RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
-        return await self.client.start_workflow(*args, **kwargs)
-
-
 async def test_an_import_cut_short_by_an_outage_completes_when_run_again(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -250,8 +236,12 @@ async def test_an_import_cut_short_by_an_outage_completes_when_run_again(
     requests = [request(h, today, school_ref=f"O-{n}") for n in range(8)]
     args = _args(h, today)
     failing = StartsFailAfter(h.env.client, good=2)
-    with pytest.raises(RPCError, match="unavailable"):
+    with pytest.raises(enrollment.EnrollmentInterrupted, match="after 2 of 8") as stopped:
         await enrollment.enroll_all(requests=requests, concurrency=1, **args | {"client": failing})
+    assert isinstance(stopped.value.__cause__, RPCError)
+    started = [o for o in stopped.value.outcomes if o is not None]
+    assert len(started) == 2 and all(isinstance(o, EnrollmentResult) for o in started)
+    assert stopped.value.outcomes[2:] == [None] * 6
     calls_at_failure = failing.calls
     await asyncio.sleep(0.2)
     assert failing.calls == calls_at_failure == 3, "nothing went on starting after the error"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,7 +24,12 @@ from config.settings import Settings
 from store.audit import record
 from store.directory import Organisation, OrganisationKind
 from waakvlam.container import Container, build_container
-from waakvlam.enrollment import EnrollmentError, EnrollmentResult, enroll_all
+from waakvlam.enrollment import (
+    EnrollmentError,
+    EnrollmentInterrupted,
+    EnrollmentResult,
+    enroll_all,
+)
 from waakvlam.runtime import connect_ready
 from web.csv_import import ImportPreview, ImportRefused, preview
 
@@ -120,14 +126,22 @@ async def import_file(
             return 1
         requests = [row.request for row in result.valid if row.request is not None]
         client = await connect_ready(settings, attempts=4)
-        outcomes = await enroll_all(
-            database=container.database,
-            client=client,
-            timeline=container.timeline,
-            requests=requests,
-            task_queue=settings.temporal_task_queue,
-            today=today,
-        )
+        try:
+            outcomes = await enroll_all(
+                database=container.database,
+                client=client,
+                timeline=container.timeline,
+                requests=requests,
+                task_queue=settings.temporal_task_queue,
+                today=today,
+            )
+        except EnrollmentInterrupted as stopped:
+            _audit(container, stopped.outcomes, skipped=len(result.invalid))
+            started = sum(isinstance(o, EnrollmentResult) for o in stopped.outcomes)
+            print(f"interrupted: Temporal stopped answering ({stopped.__cause__!r}); {started} of "
+                  f"{len(requests)} started. What was enrolled stays: run the same import again "
+                  "to finish it.", file=out)  # fmt: skip
+            return 1
         _audit(container, outcomes, skipped=len(result.invalid))
         enrolled = [o for o in outcomes if isinstance(o, EnrollmentResult)]
         created = sum(o.created for o in enrolled)
@@ -144,7 +158,9 @@ async def import_file(
 
 
 def _audit(
-    container: Container, outcomes: list[EnrollmentResult | EnrollmentError], skipped: int
+    container: Container,
+    outcomes: Sequence[EnrollmentResult | EnrollmentError | None],
+    skipped: int,
 ) -> None:
     """One entry per youth enrolled, as the web import writes, and one for the file."""
     enrolled = [o for o in outcomes if isinstance(o, EnrollmentResult)]
