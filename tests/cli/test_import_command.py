@@ -134,8 +134,14 @@ async def test_an_outage_part_way_is_reported_and_the_same_import_finishes_it(
     async def failing_after_two(_: Settings, **__: object) -> StartsFailAfter:
         return StartsFailAfter(dev_env.client, good=2)
 
-    monkeypatch.setattr(imports, "connect_ready", failing_after_two)
+    out = io.StringIO()
+    unreachable = settings.model_copy(update={"temporal_address": "127.0.0.1:1"})
     file = leavers(*(leaver(f"D{n}") for n in range(4)))
+    assert await import_file(unreachable, file, school=school, out=out) == 2
+    assert "nothing imported: Temporal at 127.0.0.1:1 does not answer" in out.getvalue()
+    assert trajectories(settings) == []
+
+    monkeypatch.setattr(imports, "connect_ready", failing_after_two)
     out = io.StringIO()
     assert await import_file(settings, file, school=school, out=out) == 1
     assert "interrupted: Temporal stopped answering" in out.getvalue()

@@ -97,8 +97,9 @@ async def import_file(
     out: TextIO | None = None,
 ) -> int:
     """0 when every row to import is enrolled (or, with ``check_only``, the file is clean); 1
-    when rows have problems (then nothing is written unless ``only_valid``); 2 when the file
-    cannot be read at all. ``out``: where the report goes (standard output)."""
+    when rows have problems (then nothing is written unless ``only_valid``) or Temporal stopped
+    answering part-way; 2 when the file cannot be read at all or Temporal does not answer (then
+    nothing is written). ``out``: where the report goes (standard output)."""
     out = out or sys.stdout
     container = build_container(settings)
     try:
@@ -125,7 +126,12 @@ async def import_file(
                   "--only-valid", file=out)  # fmt: skip
             return 1
         requests = [row.request for row in result.valid if row.request is not None]
-        client = await connect_ready(settings, attempts=4)
+        try:
+            client = await connect_ready(settings, attempts=4)
+        except RuntimeError as unreachable:  # the SDK's "failed client connect"
+            print(f"nothing imported: Temporal at {settings.temporal_address} does not answer "
+                  f"({unreachable})", file=out)  # fmt: skip
+            return 2
         try:
             outcomes = await enroll_all(
                 database=container.database,
