@@ -4,7 +4,9 @@ before anything is written.
 - Encoding: UTF-8 with or without BOM; else Windows-1252 (old Excel exports) with a warning; a
   file that is neither (or UTF-16) gets one clear error.
 - Delimiter: ``;`` (Dutch Excel), ``,`` or tab, detected from the header line.
-- Columns: Dutch or English names; missing required columns are named in the error.
+- Columns: Dutch or English names; missing required columns are named in the error. An optional
+  ``afgerond`` column lists the timeline's tasks already done before the import (a caseload taken
+  over mid-stream); every other past task becomes overdue at once, as ``enroll`` does it.
 - Rows: bad or missing dates, an unknown or inactive school, a pupil twice in the file, and every
   rule of :func:`waakvlam.enrollment.check` give a per-row error; a pupil already enrolled is a note
   (enrolling is idempotent, so that row changes nothing).
@@ -34,6 +36,8 @@ COLUMNS = {  # canonical name → accepted headers (lower case)
     "school_type": {"schoolsoort", "onderwijssoort", "school_type"},
     "school": {"school", "school_id", "brin", "instelling"},
     "vso_profile": {"uitstroomprofiel", "vso_profile"},
+    # A caseload taken over mid-stream: the timeline's tasks already done before the import.
+    "done": {"afgerond", "al_afgerond", "done", "done_before_enrollment"},
 }
 DUTCH = {
     "school_ref": "leerlingnummer",
@@ -157,6 +161,12 @@ def _school_of(value: str, schools: dict[str, str], default: str | None) -> str 
     return schools.get(value) or schools.get(value.lower())
 
 
+def done_tasks(cell: str) -> list[str]:
+    """The task ids of an ``afgerond`` cell: separated by commas, spaces or ``|`` (a file
+    separated by commas has them in quotes, or separated by spaces)."""
+    return [task for task in re.split(r"[\s,|]+", cell) if task]
+
+
 def check_row(
     line: int,
     cells: list[str],
@@ -199,6 +209,7 @@ def check_row(
             leave_date=dates["leave_date"],
             school_type=get("school_type"),
             vso_profile=PROFILES.get(profile, profile) or None,
+            done_before_enrollment=done_tasks(get("done")),
         )
     except ValidationError as exc:
         fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors()}))

@@ -17,6 +17,7 @@ from store.audit import AuditEntry
 from store.trajectories import Trajectory
 from store.youth import Youth
 from tests.web.world import WebWorld
+from workflows.trajectory_models import TrajectoryInput
 
 HEADER = ["leerlingnummer", "voornaam", "achternaam", "geboortedatum", "uitstroomdatum",
           "schoolsoort", "school"]  # fmt: skip
@@ -30,12 +31,14 @@ class FakeTemporal:
 
     def __init__(self, answers: int | None = None) -> None:
         self.started: list[str] = []
+        self.inputs: list[TrajectoryInput] = []
         self.answers = answers
 
     async def start_workflow(self, *args: Any, id: str, **kwargs: Any) -> None:
         if self.answers is not None and len(self.started) >= self.answers:
             raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
         self.started.append(id)
+        self.inputs.append(args[1])  # (TrajectoryWorkflow.run, its input)
 
 
 def csv_text(rows: list[list[str]], delimiter: str = ";") -> str:
@@ -251,3 +254,28 @@ async def test_one_enrollment_by_the_api_answers_503_when_temporal_does_not(
     again = await client.post("/api/enrollments", json=body, headers={"X-CSRF-Token": csrf})
     assert again.status_code == 200 and not again.json()["created"], "the row was written"
     assert temporal.started == [f"trajectory-{again.json()['trajectory_id']}"]
+
+
+async def test_a_caseload_taken_over_names_the_tasks_already_done(web: WebWorld) -> None:
+    """The optional ``afgerond`` column: its tasks reach the trajectory as done before the
+    import (the rest that is past due becomes overdue at once); an unknown task is the row's
+    problem, with its line."""
+    client, csrf, temporal = staff(web)
+    header = ";".join([*HEADER, "afgerond"])
+    text = "\r\n".join([
+        header,
+        ";".join([*leaver(600), "pupil_profile, future_conversation"]),
+        ";".join([*leaver(601), "geen_taak"]),
+        ";".join([*leaver(602), ""]),
+    ]) + "\r\n"  # fmt: skip
+    page = await upload(client, csrf, text.encode())
+    assert "3 regels · 2 goed · 1 regels met fouten" in page.text, page.text[-1500:]
+    assert "<tr><td>3</td><td>done_before_enrollment: unknown task &#39;geen_taak&#39;" in page.text
+    form = {"csrf_token": csrf, "school_id": "org_school", "mode": "valid",
+            "content": content_of(page.text)}  # fmt: skip
+    done = await client.post("/import/confirm", data=form)
+    assert "2 nieuw aangemeld" in done.text
+    assert [i.enrollment.done_before_enrollment for i in temporal.inputs] == [
+        ["pupil_profile", "future_conversation"],
+        [],
+    ]
