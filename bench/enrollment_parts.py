@@ -56,8 +56,8 @@ LABELS = {
     "import": "`enroll_all`: the same for a file of the turn's youth, as the CSV import enrolls "
     "(100 rows to a transaction; its step is from `start`, not from `enroll`)",
 }
-# Where each kind's pupil numbers start, so no two kinds enroll the same youth.
-FIRST_PUPIL = 3_000_000
+# The kinds that enroll youth, and where their pupil numbers start, so no two enroll the same.
+FIRST_PUPIL = {"enroll": 3_000_000, "import": 6_000_000}
 
 
 class Parts:
@@ -70,14 +70,10 @@ class Parts:
     async def turn(self, kind: str, count: int) -> None:
         first = self.done[kind]
         began = time.perf_counter()
-        if kind == "import":
-            await self.stack.import_many(
-                count, first=2 * FIRST_PUPIL + first, concurrency=self.concurrency,
-                task_queue=self.queue,
-            )  # fmt: skip
-        elif kind == "enroll":
-            await self.stack.enroll_many(
-                count, first=FIRST_PUPIL + first, concurrency=self.concurrency,
+        if kind in FIRST_PUPIL:
+            enroll = self.stack.import_many if kind == "import" else self.stack.enroll_many
+            await enroll(
+                count, first=FIRST_PUPIL[kind] + first, concurrency=self.concurrency,
                 task_queue=self.queue,
             )  # fmt: skip
         else:
