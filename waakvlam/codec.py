@@ -10,11 +10,22 @@ payload, serialised. The key id is bound into the tag as associated data. Severa
 configured (``WAAKVLAM_PAYLOAD_KEYS=old:…,new:…``): the LAST one encrypts, every one decrypts,
 so a key is rotated without downtime by appending a new key everywhere, and an old key is
 removed only once no open history holds payloads written with it.
+
+A payload of :data:`COMPRESS_FROM` bytes or more is compressed (zlib) before it is encrypted,
+when that makes it smaller: what is sealed is then a payload with the encoding ``binary/zlib``
+whose data is the original payload, serialised and compressed. A new trajectory's input (its
+timeline inside) goes from about 4,000 bytes to 1,300, and so does every carried state: the
+server writes, keeps and sends less (issue 8). The marker sits inside the ciphertext, so it is
+authenticated with the rest; a payload written before compression (or too small to compress)
+decrypts as it always did. Compressing before encrypting lets the length of a ciphertext say
+something about how repetitive its content is; what goes in is opaque ids, enums and dates
+(DESIGN 4.1), chosen by the product, never text an outsider writes into the same payload.
 """
 
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 
 from cryptography.exceptions import InvalidTag
@@ -25,6 +36,13 @@ from temporalio.converter import PayloadCodec
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
+COMPRESSED = b"binary/zlib"
+# Below this many bytes (a serialised payload) compression is not tried: an id, a date or a small
+# update argument gains nothing worth the work.
+COMPRESS_FROM = 512
+# A compressed payload that would inflate beyond this is refused: Temporal itself refuses
+# payloads over 2 MB, so anything larger was not written by this codec.
+MAX_INFLATED = 8 * 1024 * 1024
 
 
 class CodecError(ValueError):
@@ -45,6 +63,14 @@ class TamperedPayloadError(CodecError):
         super().__init__(
             f"payload encrypted with key id {key_id!r} failed authentication: "
             "it was altered, or the key under that id is not the one it was written with"
+        )
+
+
+class OversizedPayloadError(CodecError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(
+            f"payload encrypted with key id {key_id!r} inflates to more than {MAX_INFLATED} "
+            "bytes: it was not written by this codec"
         )
 
 
@@ -73,7 +99,7 @@ class EncryptionCodec(PayloadCodec):
     def encrypt(self, payload: Payload) -> Payload:
         key_id = self.current_key_id
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
+        sealed = self._ciphers[key_id].encrypt(nonce, compressed(payload), key_id.encode())
         return Payload(
             metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
             data=nonce + sealed,
@@ -94,4 +120,35 @@ class EncryptionCodec(PayloadCodec):
             raise TamperedPayloadError(key_id) from None
         original = Payload()
         original.ParseFromString(plain)
+        if original.metadata.get("encoding") == COMPRESSED:
+            return inflated(original.data, key_id)
         return original
+
+
+def compressed(payload: Payload) -> bytes:
+    """The bytes to seal: the payload serialised, or a ``binary/zlib`` payload holding it
+    compressed when it is at least :data:`COMPRESS_FROM` bytes and that is smaller."""
+    serialised = payload.SerializeToString()
+    if len(serialised) < COMPRESS_FROM:
+        return serialised
+    packed = Payload(metadata={"encoding": COMPRESSED}, data=zlib.compress(serialised))
+    smaller = packed.SerializeToString()
+    return smaller if len(smaller) < len(serialised) else serialised
+
+
+def inflated(data: bytes, key_id: str) -> Payload:
+    """The original payload of a ``binary/zlib`` one, never more than :data:`MAX_INFLATED`."""
+    inflater = zlib.decompressobj()
+    try:
+        serialised = inflater.decompress(data, MAX_INFLATED)
+    except zlib.error as error:
+        raise CodecError(
+            f"payload encrypted with key id {key_id!r} does not inflate: {error}"
+        ) from None
+    if inflater.unconsumed_tail:
+        raise OversizedPayloadError(key_id)
+    if not inflater.eof:
+        raise CodecError(f"payload encrypted with key id {key_id!r} is cut short: it ends early")
+    original = Payload()
+    original.ParseFromString(serialised)
+    return original

@@ -1,26 +1,38 @@
-"""The payload codec: AES-GCM round trip, key rotation, tampering and unknown keys."""
+"""The payload codec: AES-GCM round trip, key rotation, tampering and unknown keys, and the
+compression of large payloads before they are sealed."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import zlib
 from datetime import date
 
 import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes
 
+from config.domain import SchoolType
+from config.settings import DEFAULT_TIMELINE
+from config.timeline import Timeline, load_timeline
 from notifications.requests import Recipient
 from store.directory import PersonKind
 from waakvlam.codec import (
+    COMPRESS_FROM,
+    COMPRESSED,
     ENCODING,
     KEY_ID,
+    MAX_INFLATED,
     NONCE_BYTES,
+    CodecError,
     EncryptionCodec,
+    OversizedPayloadError,
     TamperedPayloadError,
     UnknownKeyError,
 )
 from waakvlam.temporal import data_converter
-from workflows.trajectory_models import CompleteTask
+from workflows import trajectory_releases as releases
+from workflows.trajectory_models import CompleteTask, Enrollment, TrajectoryInput
 
 K1, K2 = {"k1": b"1" * 32}, {"k2": b"2" * 32}
 
@@ -118,3 +130,79 @@ async def test_every_data_converter_shares_one_payload_converter_and_its_type_ad
         encoded = await converter.encode([recipients])
         assert await converter.decode(encoded, [list[Recipient]]) == [recipients]
     assert plain_json._type_adapter.cache_info().misses - before <= 1, "built once at most"
+
+
+def opened(codec: EncryptionCodec, sealed: Payload) -> Payload:
+    """What the codec sealed, before any inflating: the inner payload as it was encrypted."""
+    key_id = sealed.metadata[KEY_ID].decode()
+    nonce, ciphertext = sealed.data[:NONCE_BYTES], sealed.data[NONCE_BYTES:]
+    inner = Payload()
+    inner.ParseFromString(codec._ciphers[key_id].decrypt(nonce, ciphertext, key_id.encode()))
+    return inner
+
+
+def seal(codec: EncryptionCodec, inner: Payload) -> Payload:
+    """A payload sealed around ``inner`` as it is, with no compression step (as the codec wrote
+    every payload before it compressed, or as a forger with the key could)."""
+    key_id = codec.current_key_id
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = codec._ciphers[key_id].encrypt(nonce, inner.SerializeToString(), key_id.encode())
+    return Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=nonce + sealed)
+
+
+def new_trajectory_input(timeline: Timeline) -> TrajectoryInput:
+    enrollment = Enrollment(
+        trajectory_id="trj_00000000000000aa", youth_id="yth_1", school_id="sch_1",
+        school_type=SchoolType.pro, birth_date=date(2010, 5, 1), leave_date=date(2027, 7, 1),
+        enrolled_on=date(2026, 11, 30), timeline=timeline,
+    )  # fmt: skip
+    return TrajectoryInput(enrollment=enrollment, release=releases.CURRENT)
+
+
+async def test_a_large_payload_is_compressed_before_it_is_sealed() -> None:
+    """A new trajectory's input carries its timeline: about 4 KB of JSON, sealed in a third."""
+    converter = data_converter(K1)
+    value = new_trajectory_input(load_timeline(DEFAULT_TIMELINE))
+    [original] = converter.payload_converter.to_payloads([value])
+    assert len(original.data) > 3000
+    [sealed] = await converter.encode([value])
+    assert len(sealed.data) < len(original.data) / 2
+    inner = opened(converter.payload_codec, sealed)  # type: ignore[arg-type]
+    assert inner.metadata["encoding"] == COMPRESSED
+    assert zlib.decompress(inner.data) == original.SerializeToString()
+    assert await converter.decode([sealed], [TrajectoryInput]) == [value]
+
+
+async def test_small_and_incompressible_payloads_are_sealed_as_they_are() -> None:
+    codec = EncryptionCodec(K1)
+    small = plain("trj_00000000000000aa")
+    noise = Payload(metadata={"encoding": b"binary/plain"}, data=os.urandom(4 * COMPRESS_FROM))
+    for payload in (small, noise):
+        [sealed] = await codec.encode([payload])
+        assert opened(codec, sealed) == payload
+        assert await codec.decode([sealed]) == [payload]
+
+
+async def test_payloads_sealed_before_compression_still_decode() -> None:
+    """Histories written before this codec compressed hold large payloads sealed as they are."""
+    codec = EncryptionCodec(K1)
+    large = plain("trj_00000000000000aa " * 100)
+    old = seal(codec, large)
+    assert await codec.decode([old]) == [large]
+    [new] = await codec.encode([large])
+    assert len(new.data) < len(old.data) / 4
+    assert await codec.decode([new]) == [large]
+
+
+async def test_a_compressed_payload_that_is_broken_or_too_large_gives_a_clear_error() -> None:
+    codec = EncryptionCodec(K1)
+    original = plain("x" * (MAX_INFLATED + 1)).SerializeToString()
+    bomb = seal(codec, Payload(metadata={"encoding": COMPRESSED}, data=zlib.compress(original)))
+    with pytest.raises(OversizedPayloadError, match="inflates to more than"):
+        await codec.decode([bomb])
+    cut = zlib.compress(plain("abc" * 400).SerializeToString())[:-8]
+    with pytest.raises(CodecError, match="cut short"):
+        await codec.decode([seal(codec, Payload(metadata={"encoding": COMPRESSED}, data=cut))])
+    garbage = seal(codec, Payload(metadata={"encoding": COMPRESSED}, data=b"not zlib at all"))
+    with pytest.raises(CodecError, match="does not inflate"):
+        await codec.decode([garbage])

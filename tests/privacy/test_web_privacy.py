@@ -67,6 +67,19 @@ async def test_the_codec_endpoint_round_trips_for_an_operator(world: WebWorld) -
         )  # fmt: skip
 
 
+async def test_the_codec_endpoint_shows_a_compressed_payload_as_it_was(world: WebWorld) -> None:
+    """A large payload (a trajectory's input, its carried state) is compressed before it is
+    sealed; the UI is shown the original all the same."""
+    client, _ = world.anonymous()
+    text = b'"' + b"trj_00000000000000aa " * 200 + b'"'
+    large = {"metadata": CLEAR["metadata"], "data": base64.b64encode(text).decode()}
+    encoded = await client.post("/codec/encode", json={"payloads": [large]}, headers=bearer())
+    [sealed] = encoded.json()["payloads"]
+    assert len(base64.b64decode(sealed["data"])) < len(base64.b64decode(large["data"])) / 4
+    decoded = await client.post("/codec/decode", json={"payloads": [sealed]}, headers=bearer())
+    assert decoded.json() == {"payloads": [large]}
+
+
 @pytest.mark.parametrize(
     ("who", "status"),
     [

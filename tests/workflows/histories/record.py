@@ -101,6 +101,9 @@ SCENARIOS: dict[str, tuple[dict[str, int], Scenario]] = {
     "v5_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
     "v5_waakvlam_and_return": ({"leave_in_months": 10, "age_years": 17}, waakvlam_and_return),
     "v5_read_model_set_back": ({"leave_in_months": 6}, read_model_set_back),
+    # Release 5 again, recorded once the codec compressed large payloads before sealing them: the
+    # input (its timeline inside) is ``binary/zlib``, and any other payload of 512 bytes or more.
+    "v5_compressed_safety_net_and_recovery": ({"leave_in_months": 2}, safety_net_and_recovery),
 }
 
 
