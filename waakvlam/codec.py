@@ -107,6 +107,15 @@ class EncryptionCodec(PayloadCodec):
 
     def decrypt(self, payload: Payload) -> Payload:
         """Decrypt an encrypted payload; anything else (never encrypted) passes unchanged."""
+        inner = self.unseal(payload)
+        if inner is not payload and inner.metadata.get("encoding") == COMPRESSED:
+            key_id = payload.metadata[KEY_ID].decode(errors="replace")
+            return inflated(inner.data, key_id)
+        return inner
+
+    def unseal(self, payload: Payload) -> Payload:
+        """The payload as it was sealed, not yet inflated (a ``binary/zlib`` one if it was
+        compressed); anything never encrypted passes unchanged."""
         if payload.metadata.get("encoding") != ENCODING:
             return payload
         key_id = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
@@ -118,11 +127,9 @@ class EncryptionCodec(PayloadCodec):
             plain = cipher.decrypt(nonce, sealed, key_id.encode())
         except InvalidTag:
             raise TamperedPayloadError(key_id) from None
-        original = Payload()
-        original.ParseFromString(plain)
-        if original.metadata.get("encoding") == COMPRESSED:
-            return inflated(original.data, key_id)
-        return original
+        inner = Payload()
+        inner.ParseFromString(plain)
+        return inner
 
 
 def compressed(payload: Payload) -> bytes:
