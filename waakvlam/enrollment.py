@@ -81,8 +81,22 @@ class EnrollmentInterrupted(RuntimeError):
 
     def __init__(self, outcomes: list[EnrollmentResult | EnrollmentError | None]) -> None:
         self.outcomes = outcomes
-        started = sum(isinstance(o, EnrollmentResult) for o in outcomes)
-        super().__init__(f"enrollment stopped after {started} of {len(outcomes)} started")
+        super().__init__(f"enrollment stopped after {self.started} of {len(outcomes)} started")
+
+    @property
+    def started(self) -> int:
+        """How many trajectories did start before it stopped."""
+        return sum(isinstance(outcome, EnrollmentResult) for outcome in self.outcomes)
+
+
+def tally(
+    outcomes: Sequence[EnrollmentResult | EnrollmentError | None], skipped: int = 0
+) -> dict[str, int]:
+    """What a file's enrollments came to, as its audit entry and its report give it: youth
+    enrolled now, youth enrolled before, and rows ``skipped`` (left out for their problems)."""
+    enrolled = [outcome for outcome in outcomes if isinstance(outcome, EnrollmentResult)]
+    created = sum(outcome.created for outcome in enrolled)
+    return {"created": created, "existing": len(enrolled) - created, "skipped": skipped}
 
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from waakvlam.enrollment import EnrollmentError, EnrollmentInterrupted, EnrollmentResult
+from waakvlam.enrollment import EnrollmentError, EnrollmentInterrupted, tally
 from web.auth import Forbidden, Viewer, audit
 from web.csv_import import ImportPreview, ImportRefused, preview
 from web.enroll import enroll_many, schools_for
@@ -121,17 +121,15 @@ async def confirm(request: Request, viewer: SignedIn) -> Response:
     try:
         outcomes = await enroll_many(context, viewer, [row.request for row in rows if row.request])
     except EnrollmentInterrupted as stopped:
-        started = sum(isinstance(o, EnrollmentResult) for o in stopped.outcomes)
         error = (
-            f"Temporal antwoordt niet: {started} van de {len(rows)} leerlingen zijn aangemeld. "
-            "Wat al is aangemeld blijft staan; importeer hetzelfde bestand straks opnieuw om de "
-            "rest aan te melden."
+            f"Temporal antwoordt niet: {stopped.started} van de {len(rows)} leerlingen zijn "
+            "aangemeld. Wat al is aangemeld blijft staan; importeer hetzelfde bestand straks "
+            "opnieuw om de rest aan te melden."
         )
         return context.render(
             request, "site/import.html", 503, schools=schools, result=None, error=error
         )
-    created = sum(isinstance(o, EnrollmentResult) and o.created for o in outcomes)
-    existing = sum(isinstance(o, EnrollmentResult) and not o.created for o in outcomes)
+    summary = tally(outcomes, skipped=len(result.invalid))
     failed = [
         f"regel {row.line}: {'; '.join(outcome.problems)}"
         for row, outcome in zip(rows, outcomes, strict=True)
@@ -144,8 +142,7 @@ async def confirm(request: Request, viewer: SignedIn) -> Response:
             "import_committed",
             "school",
             school or "-",
-            {"created": created, "existing": existing, "skipped": len(result.invalid)},
+            summary,
         )
         session.commit()
-    summary = {"created": created, "existing": existing, "skipped": len(result.invalid)}
     return context.render(request, "site/import_done.html", summary=summary, failed=failed)

@@ -29,6 +29,7 @@ from waakvlam.enrollment import (
     EnrollmentInterrupted,
     EnrollmentResult,
     enroll_all,
+    tally,
 )
 from waakvlam.runtime import connect_ready
 from web.csv_import import ImportPreview, ImportRefused, preview
@@ -143,16 +144,13 @@ async def import_file(
             )
         except EnrollmentInterrupted as stopped:
             _audit(container, stopped.outcomes, skipped=len(result.invalid))
-            started = sum(isinstance(o, EnrollmentResult) for o in stopped.outcomes)
-            print(f"interrupted: Temporal stopped answering ({stopped.__cause__!r}); {started} of "
-                  f"{len(requests)} started. What was enrolled stays: run the same import again "
-                  "to finish it.", file=out)  # fmt: skip
+            print(f"interrupted: Temporal stopped answering ({stopped.__cause__!r}); "
+                  f"{stopped.started} of {len(requests)} started. What was enrolled stays: run "
+                  "the same import again to finish it.", file=out)  # fmt: skip
             return 1
-        _audit(container, outcomes, skipped=len(result.invalid))
-        enrolled = [o for o in outcomes if isinstance(o, EnrollmentResult)]
-        created = sum(o.created for o in enrolled)
-        print(f"imported: {created} enrolled, {len(enrolled) - created} enrolled before, "
-              f"{len(result.invalid)} skipped", file=out)  # fmt: skip
+        summary = _audit(container, outcomes, skipped=len(result.invalid))
+        print(f"imported: {summary['created']} enrolled, {summary['existing']} enrolled before, "
+              f"{summary['skipped']} skipped", file=out)  # fmt: skip
         failed = 0
         for row, outcome in zip(result.valid, outcomes, strict=True):
             if isinstance(outcome, EnrollmentError):
@@ -167,16 +165,17 @@ def _audit(
     container: Container,
     outcomes: Sequence[EnrollmentResult | EnrollmentError | None],
     skipped: int,
-) -> None:
-    """One entry per youth enrolled, as the web import writes, and one for the file."""
-    enrolled = [o for o in outcomes if isinstance(o, EnrollmentResult)]
-    created = sum(o.created for o in enrolled)
-    summary = {"created": created, "existing": len(enrolled) - created, "skipped": skipped}
+) -> dict[str, int]:
+    """One entry per youth enrolled, as the web import writes, and one for the file (what it
+    came to, returned for the report)."""
+    summary = tally(outcomes, skipped)
     with Session(container.engine) as session:
-        for outcome in enrolled:
-            record(session, actor_kind="system", actor_id=ACTOR, action="youth_enrolled",
-                   subject_kind="trajectory", subject_id=outcome.trajectory_id,
-                   detail={"created": outcome.created})  # fmt: skip
+        for outcome in outcomes:
+            if isinstance(outcome, EnrollmentResult):
+                record(session, actor_kind="system", actor_id=ACTOR, action="youth_enrolled",
+                       subject_kind="trajectory", subject_id=outcome.trajectory_id,
+                       detail={"created": outcome.created})  # fmt: skip
         record(session, actor_kind="system", actor_id=ACTOR, action="import_committed",
                subject_kind="school", subject_id="-", detail=summary)  # fmt: skip
         session.commit()
+    return summary
