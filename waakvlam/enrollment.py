@@ -435,7 +435,7 @@ async def start_trajectory(
                 SearchAttributePair(sa.LEAVE_DATE, midday_utc(enrollment.leave_date)),
                 SearchAttributePair(sa.TIMELINE, f"{timeline.id}@{timeline.version}"),
                 # What the first run would write: it then writes only what changes.
-                *attributes.at_start(attributes.initial_state(enrollment), today),
+                *attributes.at_start(enrollment, today),
             ]
         ),
     )

@@ -58,12 +58,48 @@ def closing_date(enrollment: Enrollment, timeline: Timeline) -> date:
     return min(end, birthday(enrollment.birth_date, timeline.closing.close_at_age))
 
 
-def timeline_tasks(enrollment: Enrollment, timeline: Timeline) -> list[PlannedTask]:
+@dataclass(slots=True)
+class Draft:
+    """A task of a new plan before it is built: its due date and status without its reminders.
+    What a new trajectory shows (its next due date, its overdue tasks, a pending consent) is
+    read from these, without the cost of building the tasks (enrollment does that for every
+    youth it starts)."""
+
+    key: str
+    rule_id: str
+    kind: TaskKind
+    role: Role
+    due: date
+    reminder_days: list[int]
+    escalate_after_days: int
+    first_notice: date | None = None
+    status: TaskStatus = TaskStatus.upcoming
+    reason: str | None = None
+
+    def task(self, today: date | None = None) -> PlannedTask:
+        """The task; an overdue one has had the reminders before ``today``."""
+        task = new_task(
+            key=self.key,
+            rule_id=self.rule_id,
+            kind=self.kind,
+            role=self.role,
+            due=self.due,
+            reminder_days=self.reminder_days,
+            escalate_after_days=self.escalate_after_days,
+            first_notice=self.first_notice,
+        )
+        task.status, task.reason = self.status, self.reason
+        if self.status is TaskStatus.overdue and today is not None:
+            task.reminders_sent = [r for r in task.reminders if r < today]
+        return task
+
+
+def timeline_drafts(enrollment: Enrollment, timeline: Timeline) -> list[Draft]:
     """The tasks of the timeline proper and the aftercare check-ins."""
-    tasks: list[PlannedTask] = []
+    drafts: list[Draft] = []
     age_at_start = age_on(enrollment.birth_date, enrollment.enrolled_on)
     for rule in timeline.task:
-        task = new_task(
+        draft = Draft(
             key=rule.id,
             rule_id=rule.id,
             kind=rule.kind,
@@ -73,12 +109,12 @@ def timeline_tasks(enrollment: Enrollment, timeline: Timeline) -> list[PlannedTa
             escalate_after_days=timeline.escalation_days_for(rule),
         )
         if rule.applies_below_age is not None and age_at_start >= rule.applies_below_age:
-            task.status, task.reason = TaskStatus.not_applicable, "age"
-        tasks.append(task)
+            draft.status, draft.reason = TaskStatus.not_applicable, "age"
+        drafts.append(draft)
     care = timeline.aftercare
     for months in care.checkin_months:
-        tasks.append(
-            new_task(
+        drafts.append(
+            Draft(
                 key=f"checkin_{months}m",
                 rule_id="aftercare_checkin",
                 kind=TaskKind.checkin,
@@ -88,24 +124,28 @@ def timeline_tasks(enrollment: Enrollment, timeline: Timeline) -> list[PlannedTa
                 escalate_after_days=care.escalate_after_days,
             )
         )
-    return tasks
+    return drafts
 
 
-def consent_tasks(enrollment: Enrollment, timeline: Timeline) -> list[PlannedTask]:
+def timeline_tasks(enrollment: Enrollment, timeline: Timeline) -> list[PlannedTask]:
+    return [draft.task() for draft in timeline_drafts(enrollment, timeline)]
+
+
+def consent_drafts(enrollment: Enrollment, timeline: Timeline) -> list[Draft]:
     """The youth's own consent at 16 and the consent about parents at 18, asked on the birthday
     (or at enrollment when already older), with reminders until the answer deadline."""
     rules = timeline.consent
     ends = closing_date(enrollment, timeline)
     age_at_start = age_on(enrollment.birth_date, enrollment.enrolled_on)
-    tasks: list[PlannedTask] = []
+    drafts: list[Draft] = []
     for age in (rules.own_consent_age, rules.adult_age):
         if age == rules.own_consent_age and age_at_start >= rules.adult_age:
             continue  # the question at 18 covers data sharing as well
         ask_on = max(birthday(enrollment.birth_date, age), enrollment.enrolled_on)
         if ask_on >= ends:
             continue
-        tasks.append(
-            new_task(
+        drafts.append(
+            Draft(
                 key=f"consent_{age}",
                 rule_id=f"consent_{age}",
                 kind=TaskKind.consent,
@@ -116,23 +156,28 @@ def consent_tasks(enrollment: Enrollment, timeline: Timeline) -> list[PlannedTas
                 first_notice=ask_on,
             )
         )
-    return tasks
+    return drafts
+
+
+def initial_drafts(enrollment: Enrollment, timeline: Timeline) -> list[Draft]:
+    """The whole plan at enrollment, in order of due date. Late enrollment: past tasks the
+    import marks as done are done; every other past task is overdue at once (never silently
+    skipped)."""
+    today = enrollment.enrolled_on
+    drafts = timeline_drafts(enrollment, timeline) + consent_drafts(enrollment, timeline)
+    for draft in drafts:
+        if draft.status is not TaskStatus.upcoming or draft.due >= today:
+            continue
+        if draft.rule_id in enrollment.done_before_enrollment:
+            draft.status, draft.reason = TaskStatus.done, "done_before_enrollment"
+        else:
+            draft.status = TaskStatus.overdue
+    return sorted(drafts, key=lambda d: (d.due, d.key))
 
 
 def initial_tasks(enrollment: Enrollment, timeline: Timeline) -> list[PlannedTask]:
-    """The whole plan at enrollment. Late enrollment: past tasks the import marks as done are
-    done; every other past task is overdue at once (never silently skipped)."""
     today = enrollment.enrolled_on
-    tasks = timeline_tasks(enrollment, timeline) + consent_tasks(enrollment, timeline)
-    for task in tasks:
-        if task.is_finished or task.due >= today:
-            continue
-        if task.rule_id in enrollment.done_before_enrollment:
-            task.status, task.reason = TaskStatus.done, "done_before_enrollment"
-        else:
-            task.status = TaskStatus.overdue
-            task.reminders_sent = [r for r in task.reminders if r < today]
-    return sorted(tasks, key=lambda t: (t.due, t.key))
+    return [draft.task(today) for draft in initial_drafts(enrollment, timeline)]
 
 
 def phase_on(state: TrajectoryState, today: date) -> Phase:
@@ -142,7 +187,12 @@ def phase_on(state: TrajectoryState, today: date) -> Phase:
         return Phase.waakvlam
     if state.in_safety_net:
         return Phase.safety_net
-    enrollment, phases = state.enrollment, state.timeline.phases
+    return phase_by_date(state.enrollment, state.timeline, today)
+
+
+def phase_by_date(enrollment: Enrollment, timeline: Timeline, today: date) -> Phase:
+    """The phase of an open trajectory outside waakvlam and the safety net: by the leave date."""
+    phases = timeline.phases
     if today < add_months(enrollment.leave_date, phases.decision_from_months):
         return Phase.orientation
     if today < enrollment.leave_date:

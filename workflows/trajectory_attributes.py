@@ -21,6 +21,7 @@ from temporalio.common import (
 )
 
 from config.domain import TaskKind
+from store.trajectories import TaskStatus
 from workflows import agenda
 from workflows import search_attributes as sa
 from workflows.dates import midday_utc
@@ -96,15 +97,31 @@ class Shown:
         return [update for update in self.updates() if now(update.key) != update.value]
 
 
-def at_start(state: TrajectoryState, today: date) -> list[SearchAttributePair[Any]]:
+def at_start(enrollment: Enrollment, today: date) -> list[SearchAttributePair[Any]]:
     """The state-derived attributes a new trajectory starts with: the values its first run
-    computes on ``today`` when nothing is due yet (else the run writes what changed)."""
-    shown = Shown.of(state.model_copy(update={"phase": agenda.phase_on(state, today)}))
-    pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(sa.PHASE, shown.phase),
-        SearchAttributePair(sa.OVERDUE_COUNT, shown.overdue_count),
-        SearchAttributePair(sa.FLAGS, shown.flags),
+    computes on ``today`` when nothing is due yet (else the run writes what changed). Read from
+    the plan's drafts (``agenda.initial_drafts``), not from a built state: enrollment computes
+    them for every youth it starts, and the workflow builds the state again anyway. They are
+    what ``Shown.of`` gives for ``initial_state`` (tests/workflows/test_trajectory_agenda.py):
+    a new trajectory has no destination, is open, and is neither in waakvlam nor in the safety
+    net."""
+    pending = [
+        draft
+        for draft in agenda.initial_drafts(enrollment, enrollment.timeline)
+        if draft.status in agenda.PENDING
     ]
-    if shown.next_due is not None:
-        pairs.append(SearchAttributePair(sa.NEXT_DUE, shown.next_due))
+    flags = ["no_destination"]
+    if any(draft.kind is TaskKind.consent for draft in pending):
+        flags.append("consent_pending")
+    overdue = sum(1 for draft in pending if draft.status is TaskStatus.overdue)
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(
+            sa.PHASE, agenda.phase_by_date(enrollment, enrollment.timeline, today).value
+        ),
+        SearchAttributePair(sa.OVERDUE_COUNT, overdue),
+        SearchAttributePair(sa.FLAGS, flags),
+    ]
+    if pending:
+        upcoming = min(pending, key=lambda draft: (draft.due, draft.key))
+        pairs.append(SearchAttributePair(sa.NEXT_DUE, midday_utc(upcoming.due)))
     return pairs

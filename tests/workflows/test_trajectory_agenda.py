@@ -9,6 +9,8 @@ from config.settings import DEFAULT_TIMELINE
 from config.timeline import load_timeline
 from store.trajectories import TaskStatus
 from workflows import agenda
+from workflows.dates import add_days, birthday
+from workflows.trajectory_attributes import Shown, at_start, initial_state
 from workflows.trajectory_models import Enrollment, PlannedTask, TrajectoryState
 
 TIMELINE = load_timeline(DEFAULT_TIMELINE)
@@ -89,3 +91,48 @@ def test_closing_is_the_end_of_aftercare_or_the_27th_birthday() -> None:
 def test_checkins_come_from_the_aftercare_section() -> None:
     kinds = [t.kind for t in agenda.initial_tasks(enrollment(), TIMELINE)]
     assert kinds.count(TaskKind.checkin) == len(TIMELINE.aftercare.checkin_months)
+
+
+def test_the_attributes_a_trajectory_starts_with_are_those_of_its_first_state() -> None:
+    """Enrollment reads a new trajectory's attributes from the plan's drafts instead of building
+    its state: for youth of every age the timeline takes, enrolled early, on time and late
+    (with tasks done before enrollment or not, a consent given or not), on days in every phase,
+    they are exactly what the first run computes from the state."""
+    seen: set[tuple[str, int, tuple[str, ...], bool]] = set()
+    for age_days in range(12 * 365 + 40, 27 * 365 - 40, 173):
+        for leave_in_days in (-200, -10, 0, 45, 200, 400):
+            for done in ([], ["future_conversation", "case_meeting"]):
+                enrolled_on = date(2026, 7, 1)
+                e = enrollment(
+                    birth_date=add_days(enrolled_on, -age_days),
+                    leave_date=add_days(enrolled_on, leave_in_days),
+                    enrolled_on=enrolled_on,
+                    done_before_enrollment=done,
+                    legal_representative_consent="given" if age_days % 2 else None,
+                )
+                if e.leave_date >= birthday(e.birth_date, 27):
+                    continue
+                state = initial_state(e)
+                for today in (enrolled_on, add_days(e.leave_date, -120), e.leave_date,
+                              add_days(e.leave_date, 60)):  # fmt: skip
+                    if today < enrolled_on:
+                        continue
+                    phase = agenda.phase_on(state, today)
+                    shown = Shown.of(state.model_copy(update={"phase": phase}))
+                    pairs = {pair.key.name: pair.value for pair in at_start(e, today)}
+                    expected = {
+                        "WaakvlamPhase": shown.phase,
+                        "WaakvlamOverdueCount": shown.overdue_count,
+                        "WaakvlamFlags": shown.flags,
+                    }
+                    if shown.next_due is not None:
+                        expected["WaakvlamNextDue"] = shown.next_due
+                    assert pairs == expected, (e, today)
+                    seen.add((shown.phase, shown.overdue_count, tuple(shown.flags), bool(done)))
+    phases = {phase for phase, *_ in seen}
+    assert phases == {"orientation", "decision", "handover", "aftercare"}, phases
+    assert any(count > 0 for _, count, _, _ in seen), "late enrollments with overdue tasks"
+    assert {flags for _, _, flags, _ in seen} >= {
+        ("no_destination",),
+        ("no_destination", "consent_pending"),
+    }
