@@ -46,6 +46,7 @@ from tests.oncall.world import JOBCOACHES, build_oncall, monday_nine_before
 from web import oncall_actions, webhooks
 from web.oncall import oncall_router
 from web.oncall_sms import ChannelSmsSender, OncallSmsReplies
+from workflows.dates import AMSTERDAM
 from workflows.escalation import EscalationWorkflow
 from workflows.escalation_models import (
     CallerKind,
@@ -227,7 +228,17 @@ async def world(
     }
     settings = Settings(_env_file=None, **(settings.model_dump() | overrides))  # type: ignore[call-arg]
     now = await workflow_env.get_current_time()
-    region = build_oncall(sqlite_engine, monday_nine_before(now), **policy)
+    begins = request.node.get_closest_marker("begins_on_monday_at")
+    if begins is not None:  # the test's clock moved on to the next Monday at that local time
+        await workflow_env.sleep(next_monday_at(now, *begins.args) - now)
+        now = await workflow_env.get_current_time()
+    rotation_start = monday_nine_before(now)
+    if now > rotation_start + timedelta(days=6):
+        # Anna's week ends within a day, and a test's hours would cross the hand-off (every
+        # test failed on Monday mornings shortly before nine): begin in the next week, hers.
+        await workflow_env.sleep(rotation_start + timedelta(days=7, minutes=1) - now)
+        rotation_start = monday_nine_before(await workflow_env.get_current_time())
+    region = build_oncall(sqlite_engine, rotation_start, **policy)
     for pid, number in NUMBERS.items():
         add_mobile(sqlite_engine, pid, number)
     coordinator = region.holder(Role.network_coordinator)
@@ -296,6 +307,19 @@ async def world(
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "policy(repeat, steps): the escalation policy of a test")
+    config.addinivalue_line(
+        "markers", "begins_on_monday_at(hour, minute): the world's clock starts then (Amsterdam)"
+    )
+
+
+def next_monday_at(moment: datetime, hour: int, minute: int) -> datetime:
+    """The first Monday at ``hour:minute`` in Amsterdam after ``moment``."""
+    local = moment.astimezone(AMSTERDAM)
+    day = local.date() + timedelta(days=(7 - local.weekday()) % 7)
+    target = datetime(day.year, day.month, day.day, hour, minute, tzinfo=AMSTERDAM)
+    if target <= local:
+        target += timedelta(days=7)
+    return target.astimezone(UTC)
 
 
 __all__ = ["FakePhone", "World", "add_mobile", "as_"]
