@@ -54,7 +54,8 @@ class DriverStatement:
             bind = by_name[name]
             given = bind.key if bind.required else None
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            self.binds.append((name, given, None if given else bind.effective_value, process))
+            bound = bind.effective_value if given is None else None
+            self.binds.append((name, given, bound, process))
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         processed = []

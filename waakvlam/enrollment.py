@@ -144,8 +144,8 @@ def check(
     db: Session | Connection, request: EnrollmentRequest, timeline: Timeline, today: date
 ) -> str | None:
     """Every problem of the request at once (``EnrollmentError``), or the id of the youth if the
-    school enrolled this pupil number before (else None). ``db`` is an ORM session (the CSV
-    preview) or a plain connection."""
+    school enrolled this pupil number before (else None), on ``db``: the CSV preview's ORM
+    session, say. Enrollment itself runs the same lookup on the driver (``Statements``)."""
     found = db.execute(LOOKUP, lookup_values(request)).mappings().one()
     return checked(found, request, timeline, today)
 
