@@ -45,6 +45,7 @@ from store.youth import ConsentKind
 from waakvlam.enrollment import EnrollmentRequest, enroll
 from waakvlam.temporal import data_converter, find_binary, register_search_attributes
 from waakvlam.worker import MAX_ACTIVITIES, tuned_worker
+from workflows.agenda import PENDING
 from workflows.dates import add_months, local_date
 from workflows.trajectory import TrajectoryWorkflow
 from workflows.trajectory_models import (
@@ -58,7 +59,6 @@ from workflows.trajectory_models import (
 )
 
 SCHOOL, MUNICIPALITY = "org_sim_school", "org_sim_gemeente"
-PENDING = (TaskStatus.upcoming, TaskStatus.open, TaskStatus.overdue)
 PERSON_ROLE = {
     PersonKind.youth: "youth",
     PersonKind.guardian: "legal_representative",

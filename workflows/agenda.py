@@ -6,8 +6,10 @@ tested directly and the workflow stays a thin loop around it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol, TypeVar
 
 from config.domain import Anchor, Phase, Role, TaskKind
 from config.timeline import TaskRule, Timeline
@@ -258,10 +260,39 @@ def next_wake(state: TrajectoryState) -> date | None:
     return min(candidates) if candidates else None
 
 
-def next_due(state: TrajectoryState) -> PlannedTask | None:
-    pending = [t for t in state.tasks if t.status in PENDING]
+class Scheduled(Protocol):
+    """What the plan's summaries read of a task: a built one (``PlannedTask``) or a draft."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> TaskKind: ...
+    @property
+    def due(self) -> date: ...
+    @property
+    def status(self) -> TaskStatus: ...
+
+
+S = TypeVar("S", bound=Scheduled)
+
+
+def first_pending(tasks: Iterable[S]) -> S | None:
+    """The pending task due first (by key among those due the same day)."""
+    pending = [t for t in tasks if t.status in PENDING]
     return min(pending, key=lambda t: (t.due, t.key)) if pending else None
 
 
+def overdue_in(tasks: Iterable[Scheduled]) -> int:
+    return sum(1 for t in tasks if t.status is TaskStatus.overdue)
+
+
+def consent_pending(tasks: Iterable[Scheduled]) -> bool:
+    return any(t.kind is TaskKind.consent and t.status in PENDING for t in tasks)
+
+
+def next_due(state: TrajectoryState) -> PlannedTask | None:
+    return first_pending(state.tasks)
+
+
 def overdue_count(state: TrajectoryState) -> int:
-    return sum(1 for t in state.tasks if t.status is TaskStatus.overdue)
+    return overdue_in(state.tasks)

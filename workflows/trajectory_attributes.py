@@ -20,8 +20,6 @@ from temporalio.common import (
     TypedSearchAttributes,
 )
 
-from config.domain import TaskKind
-from store.trajectories import TaskStatus
 from workflows import agenda
 from workflows import search_attributes as sa
 from workflows.dates import midday_utc
@@ -41,16 +39,25 @@ def initial_state(enrollment: Enrollment) -> TrajectoryState:
 
 
 def flags(state: TrajectoryState) -> list[str]:
-    flags = []
-    if state.destination is None and not state.closed:
-        flags.append("no_destination")
-    if any(t.kind is TaskKind.consent and t.status in agenda.PENDING for t in state.tasks):
-        flags.append("consent_pending")
-    if state.waakvlam:
-        flags.append("waakvlam")
-    if state.in_safety_net:
-        flags.append("safety_net")
-    return flags
+    return flag_list(
+        no_destination=state.destination is None and not state.closed,
+        consent_pending=agenda.consent_pending(state.tasks),
+        waakvlam=state.waakvlam,
+        safety_net=state.in_safety_net,
+    )
+
+
+def flag_list(
+    *, no_destination: bool, consent_pending: bool, waakvlam: bool, safety_net: bool
+) -> list[str]:
+    """The flags that hold, in their fixed order."""
+    held = {
+        "no_destination": no_destination,
+        "consent_pending": consent_pending,
+        "waakvlam": waakvlam,
+        "safety_net": safety_net,
+    }
+    return [name for name, holds in held.items() if holds]
 
 
 @dataclass(frozen=True)
@@ -105,23 +112,20 @@ def at_start(enrollment: Enrollment, today: date) -> list[SearchAttributePair[An
     what ``Shown.of`` gives for ``initial_state`` (tests/workflows/test_trajectory_agenda.py):
     a new trajectory has no destination, is open, and is neither in waakvlam nor in the safety
     net."""
-    pending = [
-        draft
-        for draft in agenda.initial_drafts(enrollment, enrollment.timeline)
-        if draft.status in agenda.PENDING
-    ]
-    flags = ["no_destination"]
-    if any(draft.kind is TaskKind.consent for draft in pending):
-        flags.append("consent_pending")
-    overdue = sum(1 for draft in pending if draft.status is TaskStatus.overdue)
+    drafts = agenda.initial_drafts(enrollment, enrollment.timeline)
+    start_flags = flag_list(
+        no_destination=True,
+        consent_pending=agenda.consent_pending(drafts),
+        waakvlam=False,
+        safety_net=False,
+    )
+    phase = agenda.phase_by_date(enrollment, enrollment.timeline, today)
     pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(
-            sa.PHASE, agenda.phase_by_date(enrollment, enrollment.timeline, today).value
-        ),
-        SearchAttributePair(sa.OVERDUE_COUNT, overdue),
-        SearchAttributePair(sa.FLAGS, flags),
+        SearchAttributePair(sa.PHASE, phase.value),
+        SearchAttributePair(sa.OVERDUE_COUNT, agenda.overdue_in(drafts)),
+        SearchAttributePair(sa.FLAGS, start_flags),
     ]
-    if pending:
-        upcoming = min(pending, key=lambda draft: (draft.due, draft.key))
+    upcoming = agenda.first_pending(drafts)
+    if upcoming is not None:
         pairs.append(SearchAttributePair(sa.NEXT_DUE, midday_utc(upcoming.due)))
     return pairs

@@ -234,8 +234,8 @@ async def world(
         now = await workflow_env.get_current_time()
     rotation_start = monday_nine_before(now)
     if now > rotation_start + timedelta(days=6):
-        # Anna's week ends within a day, and a test's hours would cross the hand-off (every
-        # test failed on Monday mornings shortly before nine): begin in the next week, hers.
+        # Anna's week ends within a day, and a test's hours could cross the hand-off (a test
+        # paging the rotation twice failed on Mondays shortly before nine): begin in her next.
         await workflow_env.sleep(rotation_start + timedelta(days=7, minutes=1) - now)
         rotation_start = monday_nine_before(await workflow_env.get_current_time())
     region = build_oncall(sqlite_engine, rotation_start, **policy)
